@@ -1,0 +1,115 @@
+package bus
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"time"
+
+	"github.com/nats-io/nats.go/jetstream"
+	"go.uber.org/zap"
+)
+
+// stateHistory keeps the last few revisions of each verification's state, so
+// an operator can see how it got where it is (the state itself records which
+// vendor events were applied).
+const stateHistory = 10
+
+// streamConfigs returns the wanted configuration of every stream.
+func (b *Bus) streamConfigs() []jetstream.StreamConfig {
+	storage := jetstream.FileStorage
+	if b.cfg.Storage == "memory" {
+		storage = jetstream.MemoryStorage
+	}
+	return []jetstream.StreamConfig{{
+		Name:        StreamRaw,
+		Description: "raw vendor webhooks, byte for byte, as authenticated by ingest",
+		Subjects:    []string{"idv.raw.>"},
+		Storage:     storage,
+		Replicas:    b.cfg.Replicas,
+		MaxAge:      b.cfg.RawMaxAge,
+		Duplicates:  b.cfg.DuplicateWindow,
+		Retention:   jetstream.LimitsPolicy, // kept for replay, not consumed away
+		Discard:     jetstream.DiscardOld,
+	}, {
+		Name:        StreamEvents,
+		Description: "normalized CloudEvents (binary mode), Nats-Msg-Id = CloudEvent id",
+		Subjects:    []string{"idv.events.>"},
+		Storage:     storage,
+		Replicas:    b.cfg.Replicas,
+		MaxAge:      b.cfg.EventsMaxAge,
+		Duplicates:  b.cfg.DuplicateWindow,
+		Retention:   jetstream.LimitsPolicy,
+		Discard:     jetstream.DiscardOld,
+	}, {
+		Name:        StreamDLQ,
+		Description: "dead letters of the normalize and notify stages, with the reason in Idv-Error",
+		Subjects:    []string{"idv.dlq.>"},
+		Storage:     storage,
+		Replicas:    b.cfg.Replicas,
+		MaxAge:      b.cfg.DLQMaxAge,
+		Duplicates:  b.cfg.DuplicateWindow,
+		Retention:   jetstream.LimitsPolicy,
+		// Dead letters are the last copy of something that failed: never drop
+		// the oldest to make room; refuse new ones loudly instead.
+		Discard: jetstream.DiscardNew,
+	}}
+}
+
+func (b *Bus) kvConfig() jetstream.KeyValueConfig {
+	storage := jetstream.FileStorage
+	if b.cfg.Storage == "memory" {
+		storage = jetstream.MemoryStorage
+	}
+	return jetstream.KeyValueConfig{
+		Bucket:      BucketState,
+		Description: "current state of each verification, updated by compare-and-set",
+		History:     stateHistory,
+		Storage:     storage,
+		Replicas:    b.cfg.Replicas,
+	}
+}
+
+// EnsureTopology creates or updates the streams and the KV bucket so that they
+// match the config; it is idempotent and safe to run from several services at
+// once. With jetstream.manage_topology false it only checks that they exist.
+func (b *Bus) EnsureTopology(ctx context.Context) error {
+	if !b.cfg.ManageTopology {
+		return b.Ready(ctx)
+	}
+	for _, sc := range b.streamConfigs() {
+		if _, err := b.js.CreateOrUpdateStream(ctx, sc); err != nil {
+			return fmt.Errorf("stream %s: %w", sc.Name, err)
+		}
+	}
+	if _, err := b.js.CreateOrUpdateKeyValue(ctx, b.kvConfig()); err != nil {
+		return fmt.Errorf("kv %s: %w", BucketState, err)
+	}
+	return nil
+}
+
+// EnsureTopologyRetrying runs [Bus.EnsureTopology] until it succeeds or ctx
+// ends, waiting longer after each failure (1 s doubling up to 15 s): at start
+// NATS may not be up yet, or a cluster may still be electing its leaders.
+func (b *Bus) EnsureTopologyRetrying(ctx context.Context) error {
+	wait := time.Second
+	for attempt := 1; ; attempt++ {
+		actx, cancel := context.WithTimeout(ctx, 10*time.Second)
+		err := b.EnsureTopology(actx)
+		cancel()
+		if err == nil {
+			return nil
+		}
+		if ctx.Err() != nil {
+			return errors.Join(ctx.Err(), err)
+		}
+		b.log.Warn("jetstream topology not ready; retrying", zap.Int("attempt", attempt),
+			zap.Duration("retry_in", wait), zap.Error(err))
+		select {
+		case <-ctx.Done():
+			return errors.Join(ctx.Err(), err)
+		case <-time.After(wait):
+		}
+		wait = min(2*wait, 15*time.Second)
+	}
+}

@@ -1,0 +1,144 @@
+// Package config loads idvbus's one configuration file.
+//
+// A config is built in this order, later steps winning:
+//  1. the defaults ([Default]);
+//  2. the YAML file, with `${VAR}` (and `${VAR:-fallback}`) expanded from the
+//     environment inside values, so secrets never need to be written in the file;
+//  3. `IDVBUS_...` environment variables, one per setting (see [ApplyEnv]).
+//
+// [Config.Validate] then reports every problem, one line each, naming the field.
+// The keys are part of the external contract (CONTRACT.md); more may be added.
+package config
+
+import (
+	"time"
+
+	"github.com/idvbus/idvbus/pkg/webhookauth"
+)
+
+// Config is the whole configuration file. Each service reads the sections it needs.
+type Config struct {
+	NATS        NATS         `yaml:"nats"`
+	JetStream   JetStream    `yaml:"jetstream"`
+	Ingest      Ingest       `yaml:"ingest"`
+	Log         Log          `yaml:"log"`
+	Sources     []Source     `yaml:"sources"`
+	Subscribers []Subscriber `yaml:"subscribers"`
+}
+
+// NATS says how to reach NATS JetStream.
+type NATS struct {
+	// URL is a comma-separated list of server URLs. For idvbus, empty means
+	// "start the embedded server"; for the stand-alone services empty means
+	// nats://127.0.0.1:4222.
+	URL string `yaml:"url"`
+	// Name is the client connection name shown in NATS monitoring (default: the binary's name).
+	Name         string   `yaml:"name,omitempty"`
+	User         string   `yaml:"user,omitempty"`
+	Password     string   `yaml:"password,omitempty"`
+	Token        string   `yaml:"token,omitempty"`
+	NkeySeedFile string   `yaml:"nkey_seed_file,omitempty"`
+	CredsFile    string   `yaml:"creds_file,omitempty"`
+	TLS          TLS      `yaml:"tls"`
+	Embedded     Embedded `yaml:"embedded"`
+	// ConnectTimeout bounds one connection attempt; reconnection goes on forever.
+	ConnectTimeout time.Duration `yaml:"connect_timeout"`
+}
+
+// TLS configures the client side of a TLS connection to NATS. Setting any file
+// turns TLS on; cert_file and key_file go together (mutual TLS).
+type TLS struct {
+	CAFile   string `yaml:"ca_file,omitempty"`
+	CertFile string `yaml:"cert_file,omitempty"`
+	KeyFile  string `yaml:"key_file,omitempty"`
+}
+
+// Enabled reports whether any TLS setting is present.
+func (t TLS) Enabled() bool { return t.CAFile != "" || t.CertFile != "" || t.KeyFile != "" }
+
+// Embedded configures the JetStream server idvbus runs in its own process.
+type Embedded struct {
+	// Listen is the client address. Loopback by default: the embedded server has
+	// no authentication, so it must not be reachable from other machines.
+	Listen string `yaml:"listen"`
+	// StoreDir holds JetStream's files.
+	StoreDir string `yaml:"store_dir"`
+	// MaxMemory and MaxStore cap JetStream's memory and disk use in bytes;
+	// without caps the server claims a share of the whole machine.
+	MaxMemory int64 `yaml:"max_memory"`
+	MaxStore  int64 `yaml:"max_store"`
+}
+
+// JetStream sizes the streams and the KV bucket (see pkg/bus).
+type JetStream struct {
+	Replicas int `yaml:"replicas"`
+	// Storage is "file" (default) or "memory" (tests only: a restart loses everything).
+	Storage string `yaml:"storage"`
+	// RawMaxAge is how long raw webhooks are kept (0 = forever).
+	RawMaxAge time.Duration `yaml:"raw_max_age"`
+	// EventsMaxAge is how long normalized events are kept (0 = forever).
+	EventsMaxAge time.Duration `yaml:"events_max_age"`
+	// DLQMaxAge is how long dead letters are kept (0 = until an operator purges them).
+	DLQMaxAge time.Duration `yaml:"dlq_max_age"`
+	// DuplicateWindow is how long JetStream remembers a Nats-Msg-Id.
+	DuplicateWindow time.Duration `yaml:"duplicate_window"`
+	// ManageTopology makes every service create or update the streams and the KV
+	// bucket at start. Set it to false where the services' NATS user may not
+	// manage streams: they then only check that everything exists.
+	ManageTopology bool `yaml:"manage_topology"`
+}
+
+// Ingest configures the HTTP ingest service.
+type Ingest struct {
+	Listen       string `yaml:"listen"`
+	MaxBodyBytes int64  `yaml:"max_body_bytes"`
+	// ReadHeaderTimeout, ReadTimeout, WriteTimeout and IdleTimeout protect the
+	// server against slow or idle clients.
+	ReadHeaderTimeout time.Duration `yaml:"read_header_timeout"`
+	ReadTimeout       time.Duration `yaml:"read_timeout"`
+	WriteTimeout      time.Duration `yaml:"write_timeout"`
+	IdleTimeout       time.Duration `yaml:"idle_timeout"`
+	// PublishTimeout bounds the wait for JetStream's PubAck; past it the vendor gets 503.
+	PublishTimeout time.Duration `yaml:"publish_timeout"`
+	// RetryAfter is the Retry-After sent with a 503.
+	RetryAfter time.Duration `yaml:"retry_after"`
+	// ShutdownTimeout bounds how long in-flight requests may finish on shutdown.
+	ShutdownTimeout time.Duration `yaml:"shutdown_timeout"`
+	// TrustedProxies are the CIDRs of reverse proxies whose X-Forwarded-For is
+	// believed when finding the client address for allow_ips. Empty: the TCP peer.
+	TrustedProxies []string `yaml:"trusted_proxies"`
+}
+
+// Log configures the zap logger.
+type Log struct {
+	Level  string `yaml:"level"`  // debug, info, warn, error
+	Format string `yaml:"format"` // json or console
+}
+
+// Source is one webhook endpoint: POST /webhooks/{name}.
+type Source struct {
+	Name   string `yaml:"name"`
+	Vendor string `yaml:"vendor"`
+	// DecisionPolicy is "vendor" (default) or "auto"; used by the normalizer.
+	DecisionPolicy string `yaml:"decision_policy"`
+	// AllowUnauthenticated must be true for auth.type none to be accepted.
+	AllowUnauthenticated bool               `yaml:"allow_unauthenticated"`
+	Auth                 webhookauth.Config `yaml:"auth"`
+}
+
+// Subscriber is one outgoing-webhook receiver (delivered by the notifier).
+type Subscriber struct {
+	Name    string           `yaml:"name"`
+	URL     string           `yaml:"url"`
+	Secrets []string         `yaml:"secrets"`
+	Filter  SubscriberFilter `yaml:"filter"`
+	Format  string           `yaml:"format"`
+}
+
+// SubscriberFilter selects the events a subscriber receives; empty lists match all.
+type SubscriberFilter struct {
+	Vendors  []string `yaml:"vendors"`
+	Types    []string `yaml:"types"`
+	Statuses []string `yaml:"statuses"`
+	Checks   []string `yaml:"checks"`
+}

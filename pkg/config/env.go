@@ -1,0 +1,129 @@
+package config
+
+import (
+	"fmt"
+	"reflect"
+	"sort"
+	"strconv"
+	"strings"
+	"time"
+)
+
+// EnvPrefix starts every environment override.
+const EnvPrefix = "IDVBUS_"
+
+// envNotSettings are IDVBUS_ variables that are not settings.
+var envNotSettings = map[string]bool{
+	"IDVBUS_CONFIG":         true, // the config file's path
+	"IDVBUS_REQUIRE_DOCKER": true, // tests: fail instead of skipping without Docker
+	"IDVBUS_REBUILD_IMAGES": true, // tests: rebuild the local images
+}
+
+// ApplyEnv overrides settings from IDVBUS_ variables. The name of a setting's
+// variable is its YAML path in upper case joined by "_"; list items that have a
+// name are addressed by it (dashes become "_"):
+//
+//	IDVBUS_NATS_URL=nats://n1:4222
+//	IDVBUS_INGEST_MAX_BODY_BYTES=2097152
+//	IDVBUS_JETSTREAM_RAW_MAX_AGE=168h
+//	IDVBUS_SOURCES_PERSONA_AUTH_SECRETS=wbhsec_new,wbhsec_old   (lists: comma-separated)
+//
+// Only env reaches it, so tests are hermetic. An IDVBUS_ variable that names no
+// setting comes back as a warning (it is most likely misspelt).
+func ApplyEnv(cfg *Config, env Env) ([]string, error) {
+	used := map[string]bool{}
+	var errs []string
+	walkSettings(reflect.ValueOf(cfg).Elem(), strings.TrimSuffix(EnvPrefix, "_"), "", func(name, path string, v reflect.Value) {
+		val, ok := env[name]
+		if !ok {
+			return
+		}
+		used[name] = true
+		if err := setFromString(v, val); err != nil {
+			errs = append(errs, fmt.Sprintf("%s (%s): %v", path, name, err))
+		}
+	})
+	if len(errs) > 0 {
+		return nil, fmt.Errorf("%s", strings.Join(errs, "\n"))
+	}
+	var warnings []string
+	for name := range env {
+		if strings.HasPrefix(name, EnvPrefix) && !used[name] && !envNotSettings[name] {
+			warnings = append(warnings, fmt.Sprintf("environment variable %s names no setting; ignored", name))
+		}
+	}
+	sort.Strings(warnings)
+	return warnings, nil
+}
+
+// walkSettings calls fn for every scalar or scalar-list setting below v.
+func walkSettings(v reflect.Value, envName, path string, fn func(envName, path string, v reflect.Value)) {
+	t := v.Type()
+	switch {
+	case t == reflect.TypeOf(time.Duration(0)):
+		fn(envName, path, v)
+	case t.Kind() == reflect.Struct:
+		for i := 0; i < t.NumField(); i++ {
+			f := t.Field(i)
+			tag, _, _ := strings.Cut(f.Tag.Get("yaml"), ",")
+			if tag == "" || tag == "-" || !f.IsExported() {
+				continue
+			}
+			walkSettings(v.Field(i), envName+"_"+strings.ToUpper(tag), joinPath(path, tag), fn)
+		}
+	case t.Kind() == reflect.Slice && t.Elem().Kind() == reflect.Struct:
+		for i := 0; i < v.Len(); i++ {
+			item := v.Index(i)
+			name := item.FieldByName("Name")
+			if !name.IsValid() || name.String() == "" {
+				continue
+			}
+			key := strings.ToUpper(strings.ReplaceAll(name.String(), "-", "_"))
+			walkSettings(item, envName+"_"+key, fmt.Sprintf("%s[%d]", path, i), fn)
+		}
+	default:
+		fn(envName, path, v)
+	}
+}
+
+// setFromString parses s into the setting v.
+func setFromString(v reflect.Value, s string) error {
+	if v.Type() == reflect.TypeOf(time.Duration(0)) {
+		d, err := time.ParseDuration(s)
+		if err != nil {
+			return err
+		}
+		v.SetInt(int64(d))
+		return nil
+	}
+	switch v.Kind() {
+	case reflect.String:
+		v.SetString(s)
+	case reflect.Bool:
+		b, err := strconv.ParseBool(s)
+		if err != nil {
+			return fmt.Errorf("%q is not a boolean", s)
+		}
+		v.SetBool(b)
+	case reflect.Int, reflect.Int64, reflect.Int32:
+		n, err := strconv.ParseInt(s, 10, 64)
+		if err != nil {
+			return fmt.Errorf("%q is not an integer", s)
+		}
+		v.SetInt(n)
+	case reflect.Slice:
+		if v.Type().Elem().Kind() != reflect.String {
+			return fmt.Errorf("cannot be set from the environment")
+		}
+		var items []string
+		for _, p := range strings.Split(s, ",") {
+			if p = strings.TrimSpace(p); p != "" {
+				items = append(items, p)
+			}
+		}
+		v.Set(reflect.ValueOf(items))
+	default:
+		return fmt.Errorf("cannot be set from the environment")
+	}
+	return nil
+}

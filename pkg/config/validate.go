@@ -1,0 +1,259 @@
+package config
+
+import (
+	"errors"
+	"fmt"
+	"net"
+	"net/netip"
+	"net/url"
+	"os"
+	"regexp"
+	"strings"
+	"time"
+
+	"github.com/idvbus/idvbus/pkg/vendors"
+	"github.com/idvbus/idvbus/pkg/webhookauth"
+)
+
+// NamePattern is what a source or subscriber name must match: it appears in
+// URLs, NATS subjects and consumer names, which allow no dots, spaces or wildcards.
+var NamePattern = regexp.MustCompile(`^[a-z0-9_-]{1,64}$`)
+
+// MaxBodyLimit caps ingest.max_body_bytes: JetStream advises against messages
+// above 8 MB, and no IDV webhook comes near it.
+const MaxBodyLimit = 8 << 20
+
+type durationField struct {
+	name string
+	d    time.Duration
+}
+
+// problems collects one line per invalid field.
+type problems []string
+
+func (p *problems) add(field, format string, args ...any) {
+	*p = append(*p, field+": "+fmt.Sprintf(format, args...))
+}
+
+// Validate reports every invalid setting, one line each ("field: problem"),
+// joined with newlines; nil when the config can be used.
+func (c Config) Validate() error {
+	var p problems
+	c.NATS.validate(&p)
+	c.JetStream.validate(&p)
+	c.Ingest.validate(&p)
+	c.Log.validate(&p)
+	seen := map[string]bool{}
+	for i, s := range c.Sources {
+		field := fmt.Sprintf("sources[%d]", i)
+		if seen[s.Name] && s.Name != "" {
+			p.add(field+".name", "%q is used by another source", s.Name)
+		}
+		seen[s.Name] = true
+		s.validate(field, &p)
+	}
+	seen = map[string]bool{}
+	for i, s := range c.Subscribers {
+		field := fmt.Sprintf("subscribers[%d]", i)
+		if seen[s.Name] && s.Name != "" {
+			p.add(field+".name", "%q is used by another subscriber", s.Name)
+		}
+		seen[s.Name] = true
+		s.validate(field, &p)
+	}
+	if len(p) == 0 {
+		return nil
+	}
+	return errors.New(strings.Join(p, "\n"))
+}
+
+func (n NATS) validate(p *problems) {
+	for _, u := range splitURLs(n.URL) {
+		pu, err := url.Parse(u)
+		if err != nil || pu.Host == "" {
+			p.add("nats.url", "%q is not a URL such as nats://host:4222", u)
+			continue
+		}
+		switch pu.Scheme {
+		case "nats", "tls", "ws", "wss":
+		default:
+			p.add("nats.url", "scheme %q is not one of nats, tls, ws, wss", pu.Scheme)
+		}
+	}
+	if n.User != "" && n.Password == "" {
+		p.add("nats.password", "required with nats.user")
+	}
+	if n.Password != "" && n.User == "" {
+		p.add("nats.user", "required with nats.password")
+	}
+	methods := 0
+	for _, set := range []bool{n.User != "", n.Token != "", n.NkeySeedFile != "", n.CredsFile != ""} {
+		if set {
+			methods++
+		}
+	}
+	if methods > 1 {
+		p.add("nats", "set only one of user/password, token, nkey_seed_file, creds_file")
+	}
+	checkFile(p, "nats.nkey_seed_file", n.NkeySeedFile)
+	checkFile(p, "nats.creds_file", n.CredsFile)
+	checkFile(p, "nats.tls.ca_file", n.TLS.CAFile)
+	checkFile(p, "nats.tls.cert_file", n.TLS.CertFile)
+	checkFile(p, "nats.tls.key_file", n.TLS.KeyFile)
+	if (n.TLS.CertFile == "") != (n.TLS.KeyFile == "") {
+		p.add("nats.tls", "cert_file and key_file go together")
+	}
+	if n.ConnectTimeout <= 0 {
+		p.add("nats.connect_timeout", "must be positive")
+	}
+	if n.URL == "" {
+		if _, _, err := net.SplitHostPort(n.Embedded.Listen); err != nil {
+			p.add("nats.embedded.listen", "%q is not host:port", n.Embedded.Listen)
+		}
+		if n.Embedded.StoreDir == "" {
+			p.add("nats.embedded.store_dir", "must not be empty")
+		}
+		if n.Embedded.MaxMemory < 0 || n.Embedded.MaxStore < 0 {
+			p.add("nats.embedded", "max_memory and max_store must not be negative")
+		}
+	}
+}
+
+// splitURLs splits a comma-separated server list.
+func splitURLs(s string) []string {
+	var out []string
+	for _, u := range strings.Split(s, ",") {
+		if u = strings.TrimSpace(u); u != "" {
+			out = append(out, u)
+		}
+	}
+	return out
+}
+
+func checkFile(p *problems, field, path string) {
+	if path == "" {
+		return
+	}
+	if _, err := os.Stat(path); err != nil {
+		p.add(field, "cannot read %q: %v", path, errors.Unwrap(err))
+	}
+}
+
+func (j JetStream) validate(p *problems) {
+	if j.Replicas < 1 || j.Replicas > 5 {
+		p.add("jetstream.replicas", "%d is not between 1 and 5", j.Replicas)
+	}
+	if j.Storage != "file" && j.Storage != "memory" {
+		p.add("jetstream.storage", "%q is not one of file, memory", j.Storage)
+	}
+	for _, f := range []durationField{
+		{"jetstream.raw_max_age", j.RawMaxAge}, {"jetstream.events_max_age", j.EventsMaxAge},
+		{"jetstream.dlq_max_age", j.DLQMaxAge},
+	} {
+		if f.d < 0 {
+			p.add(f.name, "must not be negative (0 keeps messages forever)")
+		}
+	}
+	if j.DuplicateWindow <= 0 {
+		p.add("jetstream.duplicate_window", "must be positive")
+	}
+	if j.RawMaxAge > 0 && j.DuplicateWindow > j.RawMaxAge {
+		p.add("jetstream.duplicate_window", "%s is longer than jetstream.raw_max_age %s", j.DuplicateWindow, j.RawMaxAge)
+	}
+}
+
+func (in Ingest) validate(p *problems) {
+	if _, _, err := net.SplitHostPort(in.Listen); err != nil {
+		p.add("ingest.listen", "%q is not host:port (e.g. :8080)", in.Listen)
+	}
+	if in.MaxBodyBytes <= 0 || in.MaxBodyBytes > MaxBodyLimit {
+		p.add("ingest.max_body_bytes", "%d is not between 1 and %d", in.MaxBodyBytes, MaxBodyLimit)
+	}
+	for _, f := range []durationField{
+		{"ingest.read_header_timeout", in.ReadHeaderTimeout}, {"ingest.read_timeout", in.ReadTimeout},
+		{"ingest.write_timeout", in.WriteTimeout}, {"ingest.idle_timeout", in.IdleTimeout},
+		{"ingest.publish_timeout", in.PublishTimeout}, {"ingest.retry_after", in.RetryAfter},
+		{"ingest.shutdown_timeout", in.ShutdownTimeout},
+	} {
+		if f.d <= 0 {
+			p.add(f.name, "must be positive")
+		}
+	}
+	if in.WriteTimeout > 0 && in.PublishTimeout >= in.WriteTimeout {
+		p.add("ingest.publish_timeout", "%s must be shorter than ingest.write_timeout %s, or the vendor never sees the 503", in.PublishTimeout, in.WriteTimeout)
+	}
+	for i, c := range in.TrustedProxies {
+		if _, err := webhookauth.ParseAllowIPs([]string{c}); err != nil {
+			p.add(fmt.Sprintf("ingest.trusted_proxies[%d]", i), "%q is not an IP or CIDR", c)
+		}
+	}
+}
+
+func (l Log) validate(p *problems) {
+	switch l.Level {
+	case "debug", "info", "warn", "error":
+	default:
+		p.add("log.level", "%q is not one of debug, info, warn, error", l.Level)
+	}
+	if l.Format != "json" && l.Format != "console" {
+		p.add("log.format", "%q is not one of json, console", l.Format)
+	}
+}
+
+func (s Source) validate(field string, p *problems) {
+	if !NamePattern.MatchString(s.Name) {
+		p.add(field+".name", "%q must match %s", s.Name, NamePattern)
+	}
+	if _, ok := vendors.Lookup(s.Vendor); !ok {
+		p.add(field+".vendor", "%q is not one of %s", s.Vendor, strings.Join(vendors.Names(), ", "))
+	}
+	if s.DecisionPolicy != "vendor" && s.DecisionPolicy != "auto" {
+		p.add(field+".decision_policy", "%q is not one of vendor, auto", s.DecisionPolicy)
+	}
+	if _, err := webhookauth.New(s.Auth, s.AllowUnauthenticated); err != nil {
+		for _, line := range strings.Split(err.Error(), "\n") {
+			*p = append(*p, field+".auth."+line)
+		}
+	}
+}
+
+func (s Subscriber) validate(field string, p *problems) {
+	if !NamePattern.MatchString(s.Name) {
+		p.add(field+".name", "%q must match %s", s.Name, NamePattern)
+	}
+	if u, err := url.Parse(s.URL); err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
+		p.add(field+".url", "%q is not an http(s) URL", s.URL)
+	}
+	if len(s.Secrets) == 0 {
+		p.add(field+".secrets", "at least one secret is required")
+	}
+	for i, sec := range s.Secrets {
+		if !strings.HasPrefix(sec, "whsec_") || len(sec) <= len("whsec_") {
+			p.add(fmt.Sprintf("%s.secrets[%d]", field, i), "must be a Standard Webhooks secret whsec_<base64>")
+		}
+	}
+	if s.Format != "structured" && s.Format != "binary" {
+		p.add(field+".format", "%q is not one of structured, binary", s.Format)
+	}
+}
+
+// warnings lists legal but risky settings, for a log line at start.
+func (c Config) warnings() []string {
+	var w []string
+	for _, s := range c.Sources {
+		if s.Auth.Type == webhookauth.TypeNone {
+			w = append(w, fmt.Sprintf("source %q accepts unauthenticated webhooks (auth.type none)", s.Name))
+		}
+	}
+	if c.NATS.URL == "" {
+		if host, _, err := net.SplitHostPort(c.NATS.Embedded.Listen); err == nil {
+			if ip, err := netip.ParseAddr(host); err != nil || !ip.IsLoopback() {
+				w = append(w, fmt.Sprintf("the embedded NATS server listens on %s without authentication", c.NATS.Embedded.Listen))
+			}
+		}
+	}
+	if c.JetStream.Storage == "memory" {
+		w = append(w, "jetstream.storage is memory: a restart of NATS loses every stored webhook")
+	}
+	return w
+}

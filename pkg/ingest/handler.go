@@ -1,0 +1,126 @@
+package ingest
+
+import (
+	"context"
+	"errors"
+	"io"
+	"net/http"
+	"strconv"
+	"time"
+
+	"go.uber.org/zap"
+
+	"github.com/idvbus/idvbus/pkg/bus"
+	"github.com/idvbus/idvbus/pkg/webhookauth"
+)
+
+// Outcomes of one webhook request, as counted in idvbus_ingest_requests_total.
+const (
+	OutcomeAccepted      = "accepted"
+	OutcomeDuplicate     = "duplicate"
+	OutcomeUnauthorized  = "unauthorized"
+	OutcomeUnknownSource = "unknown_source"
+	OutcomeTooLarge      = "too_large"
+	OutcomeEmptyBody     = "empty_body"
+	OutcomeBadRequest    = "bad_request"
+	OutcomeUnavailable   = "unavailable"
+)
+
+// unknownSourceLabel stands for every unknown source name in metrics, so a
+// scanner cannot create unbounded label values.
+const unknownSourceLabel = "_unknown"
+
+// answer is the JSON body of every webhook response.
+type answer struct {
+	Status string `json:"status"`
+	ID     string `json:"id,omitempty"`
+	Error  string `json:"error,omitempty"`
+}
+
+// handleWebhook serves POST /webhooks/{source}.
+func (s *Service) handleWebhook(w http.ResponseWriter, r *http.Request) {
+	received := s.now()
+	reqID := requestID(r)
+	w.Header().Set("X-Request-Id", reqID)
+	name := r.PathValue("source")
+	src, ok := s.sources[name]
+	if !ok {
+		s.metrics.request(unknownSourceLabel, OutcomeUnknownSource)
+		writeJSON(w, http.StatusNotFound, answer{Status: "error", Error: "unknown source"})
+		return
+	}
+	log := s.log.With(zap.String("source", name), zap.String("vendor", src.vendor.Name()), zap.String("request_id", reqID))
+	fail := func(code int, outcome, msg string) {
+		s.metrics.request(name, outcome)
+		writeJSON(w, code, answer{Status: "error", Error: msg})
+	}
+
+	if r.ContentLength > s.cfg.MaxBodyBytes {
+		log.Warn("webhook refused: body too large", zap.Int64("content_length", r.ContentLength))
+		fail(http.StatusRequestEntityTooLarge, OutcomeTooLarge, "body larger than "+strconv.FormatInt(s.cfg.MaxBodyBytes, 10)+" bytes")
+		return
+	}
+	body, err := io.ReadAll(http.MaxBytesReader(w, r.Body, s.cfg.MaxBodyBytes))
+	if err != nil {
+		if mbe := (*http.MaxBytesError)(nil); errors.As(err, &mbe) {
+			log.Warn("webhook refused: body too large", zap.Int64("limit", mbe.Limit))
+			fail(http.StatusRequestEntityTooLarge, OutcomeTooLarge, "body larger than "+strconv.FormatInt(s.cfg.MaxBodyBytes, 10)+" bytes")
+			return
+		}
+		log.Warn("webhook refused: body could not be read", zap.Error(err))
+		fail(http.StatusBadRequest, OutcomeBadRequest, "body could not be read")
+		return
+	}
+	if len(body) == 0 {
+		log.Warn("webhook refused: empty body")
+		fail(http.StatusBadRequest, OutcomeEmptyBody, "empty body")
+		return
+	}
+
+	clientIP := s.clientIP(r)
+	if err := src.verifier.Verify(&webhookauth.Request{Header: r.Header, Body: body, RemoteIP: clientIP, Now: received}); err != nil {
+		// The reason is safe to log: webhookauth never puts secrets or header values in errors.
+		log.Warn("webhook refused: authentication failed", zap.String("remote_ip", clientIP.String()), zap.Error(err))
+		fail(http.StatusUnauthorized, OutcomeUnauthorized, "authentication failed")
+		return
+	}
+
+	msgID := MsgID(name, src.vendor, body)
+	// The publish must not be cut short by the vendor hanging up: it would
+	// leave the write's fate unknown for no benefit. It is bounded by its own timeout.
+	ctx, cancel := context.WithTimeout(context.WithoutCancel(r.Context()), s.cfg.PublishTimeout)
+	defer cancel()
+	start := time.Now()
+	stored, err := s.store.PublishRaw(ctx, bus.RawMessage{
+		Source: name, Vendor: src.vendor.Name(), MsgID: msgID, RequestID: reqID,
+		ContentType: headerValue(r.Header.Get("Content-Type")), ReceivedAt: received, Body: body,
+	})
+	s.metrics.publish(name, time.Since(start), err)
+	if err != nil {
+		log.Error("webhook not stored: JetStream did not confirm the write; answered 503", zap.String("event_id", msgID), zap.Error(err))
+		w.Header().Set("Retry-After", strconv.Itoa(int(max(s.cfg.RetryAfter.Round(time.Second)/time.Second, 1))))
+		fail(http.StatusServiceUnavailable, OutcomeUnavailable, "not stored: storage unavailable, retry later")
+		return
+	}
+	outcome := OutcomeAccepted
+	if stored.Duplicate {
+		outcome = OutcomeDuplicate
+	}
+	s.metrics.request(name, outcome)
+	log.Debug("webhook stored", zap.String("event_id", msgID), zap.Uint64("stream_seq", stored.Seq), zap.String("outcome", outcome))
+	writeJSON(w, http.StatusOK, answer{Status: outcome, ID: msgID})
+}
+
+// headerValue keeps a header value only if it is short printable ASCII, so
+// nothing odd is copied into stored headers.
+func headerValue(v string) string {
+	if len(v) > 256 {
+		return ""
+	}
+	for i := 0; i < len(v); i++ {
+		if v[i] < 0x20 || v[i] > 0x7e {
+			return ""
+		}
+	}
+	return v
+}

@@ -1,0 +1,13 @@
+// Package credas understands Credas result-status-update webhooks
+// (`UpdateType` 1–9 with a JSON-encoded `Payload` string).
+package credas
+
+// Vendor is Credas.
+type Vendor struct{}
+
+// Name returns "credas".
+func (Vendor) Name() string { return "credas" }
+
+// EventID reports that Credas's webhook body carries no event id: ingest then
+// deduplicates on a hash of the body.
+func (Vendor) EventID([]byte) (string, bool) { return "", false }

@@ -1,0 +1,13 @@
+// Package incode understands Incode onboarding-status webhooks
+// (`interviewId`, `onboardingStatus`, optional `externalId`).
+package incode
+
+// Vendor is Incode.
+type Vendor struct{}
+
+// Name returns "incode".
+func (Vendor) Name() string { return "incode" }
+
+// EventID reports that Incode's webhook body carries no event id: ingest then
+// deduplicates on a hash of the body, which is identical across Incode's retries.
+func (Vendor) EventID([]byte) (string, bool) { return "", false }

@@ -1,0 +1,40 @@
+// Package vendors describes the IDV vendors idvbus understands and holds their
+// registry.
+//
+// Each vendor lives in its own sub-package (pkg/vendors/<name>) and is listed
+// once in [registry]; nothing else needs to change to add one.
+package vendors
+
+import (
+	"slices"
+	"sort"
+)
+
+// Vendor is one IDV vendor's webhook dialect, as far as ingest needs it.
+type Vendor interface {
+	// Name is the vendor's identifier in config, subjects and events (e.g. "persona").
+	Name() string
+	// EventID returns the vendor's own id of the event carried by body, the same
+	// on every redelivery of that event, and ok=false when the vendor gives none
+	// or the body does not parse. It must not panic on any input.
+	EventID(body []byte) (id string, ok bool)
+}
+
+// Lookup returns the registered vendor called name.
+func Lookup(name string) (Vendor, bool) {
+	i := slices.IndexFunc(registry, func(v Vendor) bool { return v.Name() == name })
+	if i < 0 {
+		return nil, false
+	}
+	return registry[i], true
+}
+
+// Names returns the names of all registered vendors, sorted.
+func Names() []string {
+	names := make([]string, 0, len(registry))
+	for _, v := range registry {
+		names = append(names, v.Name())
+	}
+	sort.Strings(names)
+	return names
+}

@@ -38,6 +38,9 @@ func (m *Metrics) Register(reg prometheus.Registerer) error {
 	return nil
 }
 
+// Requests is the idvbus_ingest_requests_total counter (source, outcome).
+func (m *Metrics) Requests() *prometheus.CounterVec { return m.requests }
+
 func (m *Metrics) request(source, outcome string) {
 	m.requests.WithLabelValues(source, outcome).Inc()
 }

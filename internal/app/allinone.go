@@ -4,7 +4,6 @@ import (
 	"context"
 	"net"
 
-	"github.com/nats-io/nats.go"
 	"go.uber.org/zap"
 
 	"github.com/idvbus/idvbus/pkg/bus"
@@ -17,7 +16,6 @@ import (
 // order on ctx's end: HTTP first (requests in flight finish), then the NATS
 // connection, then the embedded server, which flushes its store.
 func AllInOne(ctx context.Context, cfg config.Config, ln net.Listener, log *zap.Logger) error {
-	var extra []nats.Option
 	if cfg.NATS.URL == "" {
 		srv, err := embedded.Start(cfg.NATS.Embedded, cfg.Ingest.MaxBodyBytes+64<<10, log.Named("nats"))
 		if err != nil {
@@ -25,10 +23,13 @@ func AllInOne(ctx context.Context, cfg config.Config, ln net.Listener, log *zap.
 		}
 		defer srv.Shutdown()
 		log.Info("embedded JetStream started", zap.String("client_url", srv.ClientURL()),
-			zap.String("store_dir", cfg.NATS.Embedded.StoreDir))
-		extra = append(extra, srv.ConnectOption())
+			zap.String("monitor", cfg.NATS.Embedded.MonitorListen), zap.String("store_dir", cfg.NATS.Embedded.StoreDir))
+		// Connect over loopback TCP, not nats.InProcessServer: under 16
+		// concurrent webhooks the in-process pipe measured ~5x slower with a
+		// 250 ms p99 (docs/benchmarks.md).
+		cfg.NATS.URL = srv.ClientURL()
 	}
-	nc, err := bus.Connect(cfg.NATS, "idvbus", log.Named("nats-client"), extra...)
+	nc, err := bus.Connect(cfg.NATS, "idvbus", log.Named("nats-client"))
 	if err != nil {
 		return err
 	}

@@ -61,6 +61,9 @@ type Embedded struct {
 	// Listen is the client address. Loopback by default: the embedded server has
 	// no authentication, so it must not be reachable from other machines.
 	Listen string `yaml:"listen"`
+	// MonitorListen is the address of NATS's HTTP monitoring (/varz, /jsz...);
+	// empty turns it off. Loopback by default, like the client port.
+	MonitorListen string `yaml:"monitor_listen"`
 	// StoreDir holds JetStream's files.
 	StoreDir string `yaml:"store_dir"`
 	// MaxMemory and MaxStore cap JetStream's memory and disk use in bytes;

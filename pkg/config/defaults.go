@@ -27,10 +27,11 @@ func Default() Config {
 		NATS: NATS{
 			ConnectTimeout: 5 * time.Second,
 			Embedded: Embedded{
-				Listen:    DefaultEmbeddedListen,
-				StoreDir:  "./data/nats",
-				MaxMemory: 256 << 20, // streams are file-backed; memory is only for caches
-				MaxStore:  16 << 30,
+				Listen:        DefaultEmbeddedListen,
+				MonitorListen: "127.0.0.1:8222",
+				StoreDir:      "./data/nats",
+				MaxMemory:     256 << 20, // streams are file-backed; memory is only for caches
+				MaxStore:      16 << 30,
 			},
 		},
 		JetStream: JetStream{

@@ -110,6 +110,11 @@ func (n NATS) validate(p *problems) {
 		if _, _, err := net.SplitHostPort(n.Embedded.Listen); err != nil {
 			p.add("nats.embedded.listen", "%q is not host:port", n.Embedded.Listen)
 		}
+		if n.Embedded.MonitorListen != "" {
+			if _, _, err := net.SplitHostPort(n.Embedded.MonitorListen); err != nil {
+				p.add("nats.embedded.monitor_listen", "%q is not host:port", n.Embedded.MonitorListen)
+			}
+		}
 		if n.Embedded.StoreDir == "" {
 			p.add("nats.embedded.store_dir", "must not be empty")
 		}

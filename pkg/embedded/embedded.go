@@ -10,7 +10,6 @@ import (
 	"time"
 
 	"github.com/nats-io/nats-server/v2/server"
-	"github.com/nats-io/nats.go"
 	"go.uber.org/zap"
 
 	"github.com/idvbus/idvbus/pkg/config"
@@ -51,6 +50,16 @@ func Start(cfg config.Embedded, maxPayload int64, log *zap.Logger) (*Server, err
 		MaxPayload:         int32(max(maxPayload, 1<<20)),
 		NoSigs:             true, // the idvbus process owns signal handling
 	}
+	if cfg.MonitorListen != "" {
+		mhost, mport, err := net.SplitHostPort(cfg.MonitorListen)
+		if err != nil {
+			return nil, fmt.Errorf("nats.embedded.monitor_listen: %w", err)
+		}
+		if opts.HTTPPort, err = strconv.Atoi(mport); err != nil {
+			return nil, fmt.Errorf("nats.embedded.monitor_listen: port %q: %w", mport, err)
+		}
+		opts.HTTPHost = mhost
+	}
 	ns, err := server.NewServer(opts)
 	if err != nil {
 		return nil, fmt.Errorf("embedded NATS: %w", err)
@@ -67,10 +76,6 @@ func Start(cfg config.Embedded, maxPayload int64, log *zap.Logger) (*Server, err
 // ClientURL is the URL other processes (subscribers, idvctl) connect to.
 func (s *Server) ClientURL() string { return s.ns.ClientURL() }
 
-// ConnectOption makes a nats.go connection talk to this server in-process,
-// without a TCP round trip.
-func (s *Server) ConnectOption() nats.Option { return nats.InProcessServer(s.ns) }
-
 // Shutdown stops the server after it has flushed JetStream to disk.
 func (s *Server) Shutdown() {
 	s.ns.Shutdown()
@@ -80,7 +85,9 @@ func (s *Server) Shutdown() {
 // zapLogger adapts zap to the nats-server logger interface.
 type zapLogger struct{ l *zap.SugaredLogger }
 
-func (z zapLogger) Noticef(format string, v ...any) { z.l.Infof("nats: "+format, v...) }
+// Notices (the start-up banner, routine state changes) go to debug: idvbus logs
+// what an operator needs about the server itself.
+func (z zapLogger) Noticef(format string, v ...any) { z.l.Debugf("nats: "+format, v...) }
 func (z zapLogger) Warnf(format string, v ...any)   { z.l.Warnf("nats: "+format, v...) }
 func (z zapLogger) Fatalf(format string, v ...any)  { z.l.Errorf("nats: "+format, v...) }
 func (z zapLogger) Errorf(format string, v ...any)  { z.l.Errorf("nats: "+format, v...) }

@@ -224,3 +224,14 @@ func TestEnvOverrideParseErrorNamesVariable(t *testing.T) {
 		t.Fatalf("err = %v", err)
 	}
 }
+
+func TestShippedExampleLoads(t *testing.T) {
+	cfg, _, err := config.Load("../../deploy/idvbus.example.yaml", config.Env{
+		"PERSONA_WEBHOOK_SECRET": "a", "IDWISE_WEBHOOK_PASSWORD": "b", "INCODE_WEBHOOK_TOKEN": "c", "CREDAS_WEBHOOK_TOKEN": "d"})
+	if err != nil {
+		t.Fatalf("deploy/idvbus.example.yaml: %v", err)
+	}
+	if len(cfg.Sources) != 4 {
+		t.Fatalf("%d sources", len(cfg.Sources))
+	}
+}

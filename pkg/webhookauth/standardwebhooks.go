@@ -1,0 +1,217 @@
+package webhookauth
+
+import (
+	"crypto/hmac"
+	"crypto/sha256"
+	"encoding/base64"
+	"encoding/hex"
+	"net/http"
+	"strconv"
+	"strings"
+	"time"
+)
+
+// Header names of the Standard Webhooks spec (v1). Svix-signed senders use the
+// same scheme under the svix- names; the verifier falls back to those when
+// none of the webhook- headers is present.
+const (
+	StandardWebhookID        = "webhook-id"
+	StandardWebhookTimestamp = "webhook-timestamp"
+	StandardWebhookSignature = "webhook-signature"
+	SvixID                   = "svix-id"
+	SvixTimestamp            = "svix-timestamp"
+	SvixSignature            = "svix-signature"
+)
+
+// whsecPrefix marks a serialized Standard Webhooks symmetric secret.
+const whsecPrefix = "whsec_"
+
+// standardHeaders is one family of header names: webhook-* or svix-*.
+type standardHeaders struct{ id, timestamp, signature string }
+
+// present reports whether any header of the family is set.
+func (n standardHeaders) present(h http.Header) bool {
+	return h.Get(n.id) != "" || h.Get(n.timestamp) != "" || h.Get(n.signature) != ""
+}
+
+var (
+	webhookNames = standardHeaders{StandardWebhookID, StandardWebhookTimestamp, StandardWebhookSignature}
+	svixNames    = standardHeaders{SvixID, SvixTimestamp, SvixSignature}
+)
+
+// ParseStandardSignatures parses a webhook-signature header value: entries
+// separated by spaces, each `<version>,<signature>`. Only v1 entries that are
+// base64 (standard or URL alphabet, padded or not) of a 32-byte HMAC-SHA256
+// are returned; entries of other versions such as v1a (asymmetric) and v1
+// entries that could never match are skipped, as the reference libraries do.
+// It fails on an entry without a comma, on more than 16 entries, and when no
+// usable v1 entry remains. On success
+// FormatStandardSignatures of the result parses back to the same result.
+// Errors never quote the input.
+func ParseStandardSignatures(h string) ([][]byte, error) {
+	entries := strings.Fields(h)
+	if len(entries) == 0 {
+		return nil, errEmpty
+	}
+	if len(entries) > maxSignatures {
+		return nil, errTooMany
+	}
+	var (
+		out      [][]byte
+		unusable error // why the last skipped v1 entry could not be used
+	)
+	for _, e := range entries {
+		ver, sig, ok := strings.Cut(e, ",")
+		if !ok || ver == "" {
+			return nil, errEntrySyntax
+		}
+		if ver != "v1" {
+			continue
+		}
+		b, err := decodeBase64(sig)
+		switch {
+		case err != nil:
+			unusable = errBadBase64 // can never match: skip, as the reference libraries do
+		case len(b) != sha256.Size:
+			unusable = errSigWrongBytes
+		default:
+			out = append(out, b)
+		}
+	}
+	if len(out) == 0 {
+		if unusable != nil {
+			return nil, unusable
+		}
+		return nil, errNoV1
+	}
+	return out, nil
+}
+
+// FormatStandardSignatures writes sigs as a webhook-signature value: `v1,`
+// followed by padded standard base64, entries separated by one space.
+func FormatStandardSignatures(sigs [][]byte) string {
+	parts := make([]string, len(sigs))
+	for i, s := range sigs {
+		parts[i] = "v1," + base64.StdEncoding.EncodeToString(s)
+	}
+	return strings.Join(parts, " ")
+}
+
+// DecodeStandardSecret returns the HMAC key of a Standard Webhooks secret:
+// `whsec_<base64>`, the prefix optional, base64 in either alphabet, padded or
+// not. It fails on an empty key or invalid base64, without quoting the secret.
+func DecodeStandardSecret(secret string) ([]byte, error) {
+	k, err := decodeBase64(strings.TrimPrefix(secret, whsecPrefix))
+	if err != nil || len(k) == 0 {
+		return nil, errBadSecret
+	}
+	return k, nil
+}
+
+// SignStandardWebhooks returns the webhook-id, webhook-timestamp and
+// webhook-signature headers a Standard Webhooks sender would add for body
+// with message id at t, signed with secret (`whsec_<base64>`). Copy them into
+// the request's header. To simulate a rotation, sign twice and join the two
+// signature values with a space. The error reports an undecodable secret.
+func SignStandardWebhooks(secret, id string, t time.Time, body []byte) (http.Header, error) {
+	key, err := DecodeStandardSecret(secret)
+	if err != nil {
+		return nil, err
+	}
+	ts := strconv.FormatInt(t.Unix(), 10)
+	h := http.Header{}
+	h.Set(StandardWebhookID, id)
+	h.Set(StandardWebhookTimestamp, ts)
+	h.Set(StandardWebhookSignature, FormatStandardSignatures([][]byte{standardMAC(key, id, ts, body)}))
+	return h, nil
+}
+
+// standardMAC is HMAC-SHA256(key, "<id>.<timestamp>.<body>").
+func standardMAC(key []byte, id, ts string, body []byte) []byte {
+	m := hmac.New(sha256.New, key)
+	m.Write([]byte(id))
+	m.Write([]byte{'.'})
+	m.Write([]byte(ts))
+	m.Write([]byte{'.'})
+	m.Write(body)
+	return m.Sum(nil)
+}
+
+var standardWebhooksScheme = scheme{
+	uses:  fieldSecrets | fieldTolerance,
+	build: newStandardWebhooks,
+	sign: func(c Config, h http.Header, body []byte, now time.Time) error {
+		id := h.Get(StandardWebhookID)
+		if id == "" {
+			d := sha256.Sum256(append(strconv.AppendInt(nil, now.UnixNano(), 10), body...))
+			id = "msg_" + hex.EncodeToString(d[:12])
+		}
+		sh, err := SignStandardWebhooks(c.Secrets[0], id, now, body)
+		for k, v := range sh {
+			h[k] = v
+		}
+		return err
+	},
+}
+
+// standardVerifier checks Standard Webhooks (and Svix) signatures.
+type standardVerifier struct {
+	keys [][]byte
+	tol  time.Duration
+}
+
+func newStandardWebhooks(c Config) (Verifier, []error) {
+	v := &standardVerifier{tol: toleranceOr(c.Tolerance)}
+	var errs []error
+	for i, s := range c.Secrets {
+		if s == "" {
+			continue // already reported by the common checks
+		}
+		k, err := DecodeStandardSecret(s)
+		if err != nil {
+			errs = append(errs, configErr(secretField(i), "%v", err))
+			continue
+		}
+		v.keys = append(v.keys, k)
+	}
+	return v, errs
+}
+
+// Verify accepts the request if its timestamp is within the tolerance and
+// one of its v1 signatures equals the HMAC of id.timestamp.body under any
+// secret.
+func (v *standardVerifier) Verify(r *Request) error {
+	names := webhookNames
+	if !names.present(r.Header) && svixNames.present(r.Header) {
+		names = svixNames
+	}
+	id, ts, sig := r.Header.Get(names.id), r.Header.Get(names.timestamp), r.Header.Get(names.signature)
+	switch {
+	case id == "":
+		return missing(names.id)
+	case ts == "":
+		return missing(names.timestamp)
+	case sig == "":
+		return missing(names.signature)
+	}
+	t, ok := parseUnix(ts)
+	if !ok {
+		return malformed(names.timestamp, errBadTimestamp)
+	}
+	sigs, err := ParseStandardSignatures(sig)
+	if err != nil {
+		return malformed(names.signature, err)
+	}
+	if !withinTolerance(t, receivedAt(r), v.tol) {
+		return ErrTimestampOutOfTolerance
+	}
+	for _, key := range v.keys {
+		mac := standardMAC(key, id, ts, r.Body)
+		for _, got := range sigs {
+			if hmac.Equal(mac, got) {
+				return nil
+			}
+		}
+	}
+	return ErrSignatureMismatch
+}

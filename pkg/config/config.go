@@ -66,6 +66,11 @@ type Embedded struct {
 	MonitorListen string `yaml:"monitor_listen"`
 	// StoreDir holds JetStream's files.
 	StoreDir string `yaml:"store_dir"`
+	// SyncAlways makes JetStream fsync every write before acknowledging it.
+	// Off by default (NATS syncs every 2 min; a process crash loses nothing,
+	// a power loss of this single machine can lose the last writes). On, it
+	// survives power loss at a throughput cost (docs/benchmarks.md).
+	SyncAlways bool `yaml:"sync_always"`
 	// MaxMemory and MaxStore cap JetStream's memory and disk use in bytes;
 	// without caps the server claims a share of the whole machine.
 	MaxMemory int64 `yaml:"max_memory"`

@@ -48,6 +48,7 @@ func Start(cfg config.Embedded, maxPayload int64, log *zap.Logger) (*Server, err
 		JetStreamMaxMemory: cfg.MaxMemory,
 		JetStreamMaxStore:  cfg.MaxStore,
 		MaxPayload:         int32(max(maxPayload, 1<<20)),
+		SyncAlways:         cfg.SyncAlways,
 		NoSigs:             true, // the idvbus process owns signal handling
 	}
 	if cfg.MonitorListen != "" {

@@ -72,7 +72,23 @@ func (f *fakeStore) count() int {
 	return len(f.msgs)
 }
 
-func newService(t *testing.T, store *fakeStore, mutate func(*config.Ingest, *[]config.Source), log *zap.Logger) (*ingest.Service, *ingest.Metrics) {
+// store is what newService's service writes to.
+type store interface {
+	ingest.RawStore
+	ingest.ReadyChecker
+}
+
+func newServiceWith(t testing.TB, st store) (*ingest.Service, *ingest.Metrics) {
+	return newServiceOpts(t, st, nil, nil)
+}
+
+func bytesReader(b []byte) io.Reader { return bytes.NewReader(b) }
+
+func newService(t *testing.T, st *fakeStore, mutate func(*config.Ingest, *[]config.Source), log *zap.Logger) (*ingest.Service, *ingest.Metrics) {
+	return newServiceOpts(t, st, mutate, log)
+}
+
+func newServiceOpts(t testing.TB, st store, mutate func(*config.Ingest, *[]config.Source), log *zap.Logger) (*ingest.Service, *ingest.Metrics) {
 	t.Helper()
 	cfg := config.Default().Ingest
 	sources := []config.Source{{Name: "persona", Vendor: "persona",
@@ -84,7 +100,7 @@ func newService(t *testing.T, store *fakeStore, mutate func(*config.Ingest, *[]c
 		log = zap.NewNop()
 	}
 	m := ingest.NewMetrics()
-	svc, err := ingest.New(ingest.Options{Config: cfg, Sources: sources, Store: store, Ready: store, Log: log, Metrics: m})
+	svc, err := ingest.New(ingest.Options{Config: cfg, Sources: sources, Store: st, Ready: st, Log: log, Metrics: m})
 	if err != nil {
 		t.Fatal(err)
 	}

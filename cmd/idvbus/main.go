@@ -9,8 +9,6 @@ package main
 
 import (
 	"context"
-	"flag"
-	"fmt"
 	"os"
 	"os/signal"
 	"syscall"
@@ -18,44 +16,19 @@ import (
 	"go.uber.org/zap"
 
 	"github.com/idvbus/idvbus/internal/app"
-	"github.com/idvbus/idvbus/pkg/config"
 )
 
 func main() {
-	configPath := flag.String("config", "", "config file (default $IDVBUS_CONFIG; none: development setup)")
-	check := flag.Bool("check-config", false, "validate the config and exit")
-	flag.Parse()
-
-	cfg, warnings, dev, err := app.LoadConfig(*configPath, config.OSEnv(), true)
-	if err != nil {
-		app.PrintConfigError("idvbus", err)
-		os.Exit(2)
-	}
-	if *check {
-		fmt.Println("config ok")
-		return
-	}
-	log, err := app.NewLogger(cfg.Log)
-	if err != nil {
-		fmt.Fprintln(os.Stderr, "idvbus:", err)
-		os.Exit(2)
-	}
-	defer func() { _ = log.Sync() }()
-	for _, w := range warnings {
-		log.Warn("config: " + w)
+	cfg, log, dev, exit := app.Setup("idvbus", os.Args[1:], true, os.Stderr)
+	if exit >= 0 {
+		os.Exit(exit)
 	}
 	if dev {
 		log.Warn("!!! DEVELOPMENT SETUP: no config given, so every vendor source uses the PUBLIC development secrets from the README. Anyone can forge webhooks. Never expose this to the internet; pass --config for real use. !!!",
 			zap.Strings("sources", []string{"persona", "idwise", "incode", "credas"}),
 			zap.String("data_dir", cfg.NATS.Embedded.StoreDir))
 	}
-
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
-	if err := app.AllInOne(ctx, cfg, nil, log); err != nil {
-		log.Error("idvbus stopped with an error", zap.Error(err))
-		_ = log.Sync()
-		os.Exit(1)
-	}
-	log.Info("idvbus stopped")
+	app.Exit("idvbus", log, app.AllInOne(ctx, cfg, nil, log))
 }

@@ -5,7 +5,7 @@ package app
 import (
 	"errors"
 	"fmt"
-	"os"
+	"io"
 	"strings"
 
 	"go.uber.org/zap"
@@ -36,11 +36,11 @@ func LoadConfig(path string, env config.Env, allowDev bool) (cfg config.Config, 
 	return cfg, warnings, true, err
 }
 
-// PrintConfigError writes a config error to stderr, one line per problem, each
-// prefixed with the program's name.
-func PrintConfigError(prog string, err error) {
+// PrintConfigError writes a config error, one line per problem, each prefixed
+// with the program's name.
+func PrintConfigError(w io.Writer, prog string, err error) {
 	for _, line := range strings.Split(err.Error(), "\n") {
-		fmt.Fprintf(os.Stderr, "%s: config: %s\n", prog, line)
+		fmt.Fprintf(w, "%s: config: %s\n", prog, line)
 	}
 }
 

@@ -82,3 +82,14 @@ func sourceNames(sources []config.Source) []string {
 	}
 	return names
 }
+
+// IngestService is the stand-alone ingest: it connects to cfg.NATS and runs
+// [Ingest] until ctx ends, then closes the connection.
+func IngestService(ctx context.Context, cfg config.Config, log *zap.Logger) error {
+	nc, err := bus.Connect(cfg.NATS, "idvbus-ingest", log.Named("nats-client"))
+	if err != nil {
+		return err
+	}
+	defer nc.Close()
+	return Ingest(ctx, cfg, nc, nil, log)
+}

@@ -7,7 +7,6 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
-	"errors"
 	"fmt"
 	"net"
 	"net/http"
@@ -18,9 +17,6 @@ import (
 	"syscall"
 	"testing"
 	"time"
-
-	"github.com/nats-io/nats.go"
-	"github.com/nats-io/nats.go/jetstream"
 
 	"github.com/idvbus/idvbus/internal/natscontainer"
 	"github.com/idvbus/idvbus/internal/natstest"
@@ -163,34 +159,11 @@ func post(client *http.Client, base string, body []byte) (int, string, error) {
 // storedIDs reads IDV_RAW and counts each Nats-Msg-Id, checking bodies.
 func storedIDs(t *testing.T, url string) map[string]int {
 	t.Helper()
-	nc, err := nats.Connect(url)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer nc.Close()
-	js, _ := jetstream.New(nc)
-	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
-	defer cancel()
-	st, err := js.Stream(ctx, bus.StreamRaw)
-	if err != nil {
-		t.Fatal(err)
-	}
-	info, err := st.Info(ctx)
-	if err != nil {
-		t.Fatal(err)
-	}
 	ids := map[string]int{}
-	for seq := info.State.FirstSeq; info.State.Msgs > 0 && seq <= info.State.LastSeq; seq++ {
-		m, err := st.GetMsg(ctx, seq)
-		if errors.Is(err, jetstream.ErrMsgNotFound) {
-			continue
-		}
-		if err != nil {
-			t.Fatal(err)
-		}
+	for _, m := range natstest.ReadStream(t, url, bus.StreamRaw) {
 		id := m.Header.Get("Nats-Msg-Id")
 		if want := "persona:" + string(bytes.Split(bytes.Split(m.Data, []byte(`"id":"`))[1], []byte(`"`))[0]); id != want {
-			t.Errorf("seq %d: Nats-Msg-Id %q does not match its body (%q)", seq, id, want)
+			t.Errorf("seq %d: Nats-Msg-Id %q does not match its body (%q)", m.Sequence, id, want)
 		}
 		ids[id]++
 	}

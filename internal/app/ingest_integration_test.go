@@ -157,6 +157,9 @@ func TestAcceptedWebhookIsStoredByteForByteWithHeaders(t *testing.T) {
 		}
 	}
 	at, err := time.Parse(time.RFC3339Nano, m.Header.Get("Idv-Received-At"))
+	if got := m.Header.Get("Idv-Received-At"); len(got) != len("2006-01-02T15:04:05.000000000Z") {
+		t.Errorf("Idv-Received-At %q is not fixed-width nanoseconds", got)
+	}
 	if err != nil || at.Before(before.Add(-time.Second)) || at.After(time.Now().Add(time.Second)) || at.Location() != time.UTC {
 		t.Errorf("Idv-Received-At %q: %v", m.Header.Get("Idv-Received-At"), err)
 	}

@@ -9,6 +9,10 @@ import (
 	"github.com/nats-io/nats.go/jetstream"
 )
 
+// ReceivedAtLayout is the Idv-Received-At format: RFC 3339 in UTC with exactly
+// nine fractional digits, so values have one width and sort as text.
+const ReceivedAtLayout = "2006-01-02T15:04:05.000000000Z"
+
 // RawMessage is one authenticated webhook, as it is stored in IDV_RAW.
 type RawMessage struct {
 	Source      string
@@ -40,7 +44,7 @@ func (b *Bus) PublishRaw(ctx context.Context, m RawMessage) (Stored, error) {
 	msg.Header[HeaderMsgID] = []string{m.MsgID}
 	msg.Header[HeaderSource] = []string{m.Source}
 	msg.Header[HeaderVendor] = []string{m.Vendor}
-	msg.Header[HeaderReceivedAt] = []string{m.ReceivedAt.UTC().Format(time.RFC3339Nano)}
+	msg.Header[HeaderReceivedAt] = []string{m.ReceivedAt.UTC().Format(ReceivedAtLayout)}
 	msg.Header[HeaderRequestID] = []string{m.RequestID}
 	if m.ContentType != "" {
 		msg.Header[HeaderContentType] = []string{m.ContentType}

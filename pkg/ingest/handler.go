@@ -55,6 +55,13 @@ func (s *Service) handleWebhook(w http.ResponseWriter, r *http.Request) {
 		writeJSON(w, code, answer{Status: "error", Error: msg})
 	}
 
+	// A client outside the source's allow_ips is refused before its body is read.
+	clientIP := s.clientIP(r)
+	if c, ok := src.verifier.(webhookauth.IPChecker); ok && !c.AllowsIP(clientIP) {
+		log.Warn("webhook refused: authentication failed", zap.String("remote_ip", clientIP.String()), zap.Error(webhookauth.ErrIPNotAllowed))
+		fail(http.StatusUnauthorized, OutcomeUnauthorized, "authentication failed")
+		return
+	}
 	if r.ContentLength > s.cfg.MaxBodyBytes {
 		log.Warn("webhook refused: body too large", zap.Int64("content_length", r.ContentLength))
 		fail(http.StatusRequestEntityTooLarge, OutcomeTooLarge, "body larger than "+strconv.FormatInt(s.cfg.MaxBodyBytes, 10)+" bytes")
@@ -77,7 +84,6 @@ func (s *Service) handleWebhook(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 
-	clientIP := s.clientIP(r)
 	if err := src.verifier.Verify(&webhookauth.Request{Header: r.Header, Body: body, RemoteIP: clientIP, Now: received}); err != nil {
 		// The reason is safe to log: webhookauth never puts secrets or header values in errors.
 		log.Warn("webhook refused: authentication failed", zap.String("remote_ip", clientIP.String()), zap.Error(err))

@@ -323,3 +323,26 @@ func TestSlowClientIsCutOff(t *testing.T) {
 		t.Fatalf("stored %d from slow clients", store.count())
 	}
 }
+
+func TestDisallowedIPRefusedBeforeBodyIsRead(t *testing.T) {
+	store := &fakeStore{}
+	svc, _ := newService(t, store, func(_ *config.Ingest, s *[]config.Source) {
+		(*s)[0].Auth.AllowIPs = []string{"203.0.113.0/24"}
+	}, nil)
+	read := 0
+	r := signedRequest(body("evt_ip"))
+	r.RemoteAddr = "198.51.100.7:1234"
+	r.Body = io.NopCloser(readCounter{r.Body, &read})
+	w := httptest.NewRecorder()
+	svc.Handler(nil).ServeHTTP(w, r)
+	if w.Code != http.StatusUnauthorized || read != 0 || store.count() != 0 {
+		t.Fatalf("got %d after reading %d body bytes, stored %d; want 401, 0, 0", w.Code, read, store.count())
+	}
+}
+
+type readCounter struct {
+	r io.Reader
+	n *int
+}
+
+func (c readCounter) Read(p []byte) (int, error) { n, err := c.r.Read(p); *c.n += n; return n, err }

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"io"
 	"net/http"
+	"net/netip"
 	"strconv"
 	"time"
 
@@ -58,8 +59,7 @@ func (s *Service) handleWebhook(w http.ResponseWriter, r *http.Request) {
 	// A client outside the source's allow_ips is refused before its body is read.
 	clientIP := s.clientIP(r)
 	if c, ok := src.verifier.(webhookauth.IPChecker); ok && !c.AllowsIP(clientIP) {
-		log.Warn("webhook refused: authentication failed", zap.String("remote_ip", clientIP.String()), zap.Error(webhookauth.ErrIPNotAllowed))
-		fail(http.StatusUnauthorized, OutcomeUnauthorized, "authentication failed")
+		s.refuseAuth(w, log, name, clientIP, webhookauth.ErrIPNotAllowed)
 		return
 	}
 	if r.ContentLength > s.cfg.MaxBodyBytes {
@@ -85,9 +85,7 @@ func (s *Service) handleWebhook(w http.ResponseWriter, r *http.Request) {
 	}
 
 	if err := src.verifier.Verify(&webhookauth.Request{Header: r.Header, Body: body, RemoteIP: clientIP, Now: received}); err != nil {
-		// The reason is safe to log: webhookauth never puts secrets or header values in errors.
-		log.Warn("webhook refused: authentication failed", zap.String("remote_ip", clientIP.String()), zap.Error(err))
-		fail(http.StatusUnauthorized, OutcomeUnauthorized, "authentication failed")
+		s.refuseAuth(w, log, name, clientIP, err)
 		return
 	}
 
@@ -115,6 +113,16 @@ func (s *Service) handleWebhook(w http.ResponseWriter, r *http.Request) {
 	s.metrics.request(name, outcome)
 	log.Debug("webhook stored", zap.String("event_id", msgID), zap.Uint64("stream_seq", stored.Seq), zap.String("outcome", outcome))
 	writeJSON(w, http.StatusOK, answer{Status: outcome, ID: msgID})
+}
+
+// refuseAuth answers 401. The error is safe to log: webhookauth never puts
+// secrets or header values in its errors.
+func (s *Service) refuseAuth(w http.ResponseWriter, log *zap.Logger, source string, ip netip.Addr, err error) {
+	reason := webhookauth.Reason(err)
+	s.metrics.authFailure(source, reason)
+	log.Warn("webhook refused: authentication failed", zap.String("reason", reason),
+		zap.String("remote_ip", ip.String()), zap.Error(err))
+	writeJSON(w, http.StatusUnauthorized, answer{Status: "error", Error: "authentication failed"})
 }
 
 // headerValue keeps a header value only if it is short printable ASCII, so

@@ -152,6 +152,7 @@ func TestMetricsCountOutcomesAndPublishLatency(t *testing.T) {
 		`idvbus_ingest_requests_total{outcome="unauthorized",source="persona"} 1`,
 		`idvbus_ingest_requests_total{outcome="unknown_source",source="_unknown"} 1`,
 		`idvbus_ingest_publish_duration_seconds_count{result="ok",source="persona"} 3`,
+		`idvbus_ingest_auth_failures_total{reason="missing_header",source="persona"} 1`,
 	} {
 		if !strings.Contains(out, want) {
 			t.Errorf("/metrics lacks %s", want)

@@ -9,6 +9,7 @@ import (
 // Metrics are ingest's Prometheus collectors.
 type Metrics struct {
 	requests  *prometheus.CounterVec
+	authFails *prometheus.CounterVec
 	publishes *prometheus.HistogramVec
 }
 
@@ -19,6 +20,10 @@ func NewMetrics() *Metrics {
 			Name: "idvbus_ingest_requests_total",
 			Help: "Webhook requests by source and outcome (accepted, duplicate, unauthorized, unknown_source, too_large, empty_body, bad_request, unavailable).",
 		}, []string{"source", "outcome"}),
+		authFails: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "idvbus_ingest_auth_failures_total",
+			Help: "Refused webhooks by source and reason (missing_header, malformed_header, signature_mismatch, timestamp_out_of_tolerance, ip_not_allowed, bad_credentials): tells a rotated secret from clock skew.",
+		}, []string{"source", "reason"}),
 		publishes: prometheus.NewHistogramVec(prometheus.HistogramOpts{
 			Name: "idvbus_ingest_publish_duration_seconds",
 			Help: "Time from publishing a raw webhook to JetStream's PubAck (or failure), by source and result.",
@@ -30,7 +35,7 @@ func NewMetrics() *Metrics {
 
 // Register adds the collectors to reg.
 func (m *Metrics) Register(reg prometheus.Registerer) error {
-	for _, c := range []prometheus.Collector{m.requests, m.publishes} {
+	for _, c := range []prometheus.Collector{m.requests, m.authFails, m.publishes} {
 		if err := reg.Register(c); err != nil {
 			return err
 		}
@@ -43,6 +48,11 @@ func (m *Metrics) Requests() *prometheus.CounterVec { return m.requests }
 
 func (m *Metrics) request(source, outcome string) {
 	m.requests.WithLabelValues(source, outcome).Inc()
+}
+
+func (m *Metrics) authFailure(source, reason string) {
+	m.requests.WithLabelValues(source, OutcomeUnauthorized).Inc()
+	m.authFails.WithLabelValues(source, reason).Inc()
 }
 
 func (m *Metrics) publish(source string, d time.Duration, err error) {

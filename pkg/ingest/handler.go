@@ -62,25 +62,10 @@ func (s *Service) handleWebhook(w http.ResponseWriter, r *http.Request) {
 		s.refuseAuth(w, log, name, clientIP, webhookauth.ErrIPNotAllowed)
 		return
 	}
-	if r.ContentLength > s.cfg.MaxBodyBytes {
-		log.Warn("webhook refused: body too large", zap.Int64("content_length", r.ContentLength))
-		fail(http.StatusRequestEntityTooLarge, OutcomeTooLarge, "body larger than "+strconv.FormatInt(s.cfg.MaxBodyBytes, 10)+" bytes")
-		return
-	}
-	body, err := io.ReadAll(http.MaxBytesReader(w, r.Body, s.cfg.MaxBodyBytes))
-	if err != nil {
-		if mbe := (*http.MaxBytesError)(nil); errors.As(err, &mbe) {
-			log.Warn("webhook refused: body too large", zap.Int64("limit", mbe.Limit))
-			fail(http.StatusRequestEntityTooLarge, OutcomeTooLarge, "body larger than "+strconv.FormatInt(s.cfg.MaxBodyBytes, 10)+" bytes")
-			return
-		}
-		log.Warn("webhook refused: body could not be read", zap.Error(err))
-		fail(http.StatusBadRequest, OutcomeBadRequest, "body could not be read")
-		return
-	}
-	if len(body) == 0 {
-		log.Warn("webhook refused: empty body")
-		fail(http.StatusBadRequest, OutcomeEmptyBody, "empty body")
+	body, refusal := s.readBody(w, r)
+	if refusal != nil {
+		log.Warn("webhook refused: "+refusal.msg, zap.Error(refusal.err))
+		fail(refusal.code, refusal.outcome, refusal.msg)
 		return
 	}
 
@@ -113,6 +98,34 @@ func (s *Service) handleWebhook(w http.ResponseWriter, r *http.Request) {
 	s.metrics.request(name, outcome)
 	log.Debug("webhook stored", zap.String("event_id", msgID), zap.Uint64("stream_seq", stored.Seq), zap.String("outcome", outcome))
 	writeJSON(w, http.StatusOK, answer{Status: outcome, ID: msgID})
+}
+
+// refusal is why a request was refused before authentication.
+type refusal struct {
+	code         int
+	outcome, msg string
+	err          error
+}
+
+// readBody reads the whole body within ingest.max_body_bytes. An empty or
+// oversized body, or one the client did not finish sending in time, is refused.
+func (s *Service) readBody(w http.ResponseWriter, r *http.Request) ([]byte, *refusal) {
+	tooLarge := &refusal{http.StatusRequestEntityTooLarge, OutcomeTooLarge,
+		"body larger than " + strconv.FormatInt(s.cfg.MaxBodyBytes, 10) + " bytes", nil}
+	if r.ContentLength > s.cfg.MaxBodyBytes { // declared too large: do not read it at all
+		return nil, tooLarge
+	}
+	body, err := io.ReadAll(http.MaxBytesReader(w, r.Body, s.cfg.MaxBodyBytes))
+	if mbe := (*http.MaxBytesError)(nil); errors.As(err, &mbe) {
+		return nil, tooLarge
+	}
+	if err != nil {
+		return nil, &refusal{http.StatusBadRequest, OutcomeBadRequest, "body could not be read", err}
+	}
+	if len(body) == 0 {
+		return nil, &refusal{http.StatusBadRequest, OutcomeEmptyBody, "empty body", nil}
+	}
+	return body, nil
 }
 
 // refuseAuth answers 401. The error is safe to log: webhookauth never puts

@@ -235,13 +235,7 @@ func TestAllowIPsBehindTrustedProxy(t *testing.T) {
 func TestGracefulShutdownFinishesInFlightRequests(t *testing.T) {
 	store := &fakeStore{block: make(chan struct{}), entered: make(chan struct{}, 1)}
 	svc, _ := newService(t, store, nil, nil)
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	ctx, cancel := context.WithCancel(context.Background())
-	served := make(chan error, 1)
-	go func() { served <- svc.Serve(ctx, ln, svc.Handler(nil)) }()
+	ln, cancel, served := serve(t, svc)
 
 	got := make(chan int, 1)
 	go func() {
@@ -278,19 +272,26 @@ func TestGracefulShutdownFinishesInFlightRequests(t *testing.T) {
 	}
 }
 
+// serve runs svc on a loopback listener until cancel; served yields Serve's result.
+func serve(t *testing.T, svc *ingest.Service) (ln net.Listener, cancel context.CancelFunc, served chan error) {
+	t.Helper()
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	served = make(chan error, 1)
+	go func() { served <- svc.Serve(ctx, ln, svc.Handler(nil)) }()
+	return ln, cancel, served
+}
+
 func TestSlowClientIsCutOff(t *testing.T) {
 	store := &fakeStore{}
 	svc, _ := newService(t, store, func(c *config.Ingest, _ *[]config.Source) {
 		c.ReadHeaderTimeout = 200 * time.Millisecond
 		c.ReadTimeout = 300 * time.Millisecond
 	}, nil)
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	ctx, cancel := context.WithCancel(context.Background())
-	served := make(chan error, 1)
-	go func() { served <- svc.Serve(ctx, ln, svc.Handler(nil)) }()
+	ln, cancel, served := serve(t, svc)
 	defer func() { cancel(); <-served }()
 
 	for _, tc := range []struct{ name, partial string }{

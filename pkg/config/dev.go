@@ -12,7 +12,8 @@ const (
 )
 
 // Development returns the setup `idvbus` starts with when given no config: the
-// embedded JetStream server with data under ./data, and one source per
+// embedded JetStream server with data under ./data, ingest on 127.0.0.1:8080
+// (loopback only, since anyone can sign with the public secrets), and one source per
 // supported vendor, named after it, with the Dev* secrets above and the
 // authentication each vendor documents. The result still goes through
 // [Finish], so IDVBUS_ variables can override it (e.g. a real Persona secret:
@@ -20,6 +21,8 @@ const (
 func Development() Config {
 	cfg := Default()
 	cfg.Log.Format = "console"
+	// Public secrets: listen on this machine only.
+	cfg.Ingest.Listen = "127.0.0.1:8080"
 	cfg.Sources = []Source{
 		{Name: "persona", Vendor: "persona", Auth: webhookauth.Config{
 			Type: webhookauth.TypePersona, Secrets: []string{DevPersonaSecret}}},

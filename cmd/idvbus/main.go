@@ -25,7 +25,7 @@ func main() {
 	}
 	if dev {
 		log.Warn("!!! DEVELOPMENT SETUP: no config given, so every vendor source uses the PUBLIC development secrets from the README. Anyone can forge webhooks. Never expose this to the internet; pass --config for real use. !!!",
-			zap.Strings("sources", []string{"persona", "idwise", "incode", "credas"}),
+			zap.Int("sources", len(cfg.Sources)), zap.String("listen", cfg.Ingest.Listen),
 			zap.String("data_dir", cfg.NATS.Embedded.StoreDir))
 	}
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)

@@ -3,9 +3,13 @@ package ingest_test
 import (
 	"context"
 	"fmt"
+	"io"
 	"net/http"
 	"net/http/httptest"
 	"testing"
+
+	"go.uber.org/zap"
+	"go.uber.org/zap/zapcore"
 
 	"github.com/idvbus/idvbus/pkg/bus"
 )
@@ -21,8 +25,11 @@ func (nopStore) Ready(context.Context) error { return nil }
 // BenchmarkHandlerPersona is the CPU and allocation cost of one Persona webhook
 // in the handler (routing, body read, HMAC check, dedup key, answer) without
 // network or JetStream.
+// The logger is production's JSON encoder at info level, writing nowhere.
 func BenchmarkHandlerPersona(b *testing.B) {
-	svc, _ := newServiceWith(b, nopStore{})
+	enc := zapcore.NewJSONEncoder(zap.NewProductionEncoderConfig())
+	log := zap.New(zapcore.NewCore(enc, zapcore.AddSync(io.Discard), zap.InfoLevel))
+	svc, _ := newServiceOpts(b, nopStore{}, nil, log)
 	h := svc.Handler(nil)
 	bodies := make([][]byte, 1024)
 	sigs := make([]string, len(bodies))

@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"go.uber.org/zap"
+	"go.uber.org/zap/zapcore"
 
 	"github.com/idvbus/idvbus/pkg/bus"
 	"github.com/idvbus/idvbus/pkg/webhookauth"
@@ -50,7 +51,7 @@ func (s *Service) handleWebhook(w http.ResponseWriter, r *http.Request) {
 		writeJSON(w, http.StatusNotFound, answer{Status: "error", Error: "unknown source"})
 		return
 	}
-	log := s.log.With(zap.String("source", name), zap.String("vendor", src.vendor.Name()), zap.String("request_id", reqID))
+	log := reqLog{l: s.reqLogger, fields: [3]zap.Field{zap.String("source", name), zap.String("vendor", src.vendor.Name()), zap.String("request_id", reqID)}}
 	fail := func(code int, outcome, msg string) {
 		s.metrics.request(name, outcome)
 		writeJSON(w, code, answer{Status: "error", Error: msg})
@@ -64,7 +65,7 @@ func (s *Service) handleWebhook(w http.ResponseWriter, r *http.Request) {
 	}
 	body, refusal := s.readBody(w, r)
 	if refusal != nil {
-		log.Warn("webhook refused: "+refusal.msg, zap.Error(refusal.err))
+		log.write(zap.WarnLevel, "webhook refused: "+refusal.msg, zap.Error(refusal.err))
 		fail(refusal.code, refusal.outcome, refusal.msg)
 		return
 	}
@@ -86,7 +87,7 @@ func (s *Service) handleWebhook(w http.ResponseWriter, r *http.Request) {
 	})
 	s.metrics.publish(name, time.Since(start), err)
 	if err != nil {
-		log.Error("webhook not stored: JetStream did not confirm the write; answered 503", zap.String("event_id", msgID), zap.Error(err))
+		log.write(zap.ErrorLevel, "webhook not stored: JetStream did not confirm the write; answered 503", zap.String("event_id", msgID), zap.Error(err))
 		w.Header().Set("Retry-After", strconv.Itoa(int(max(s.cfg.RetryAfter.Round(time.Second)/time.Second, 1))))
 		fail(http.StatusServiceUnavailable, OutcomeUnavailable, "not stored: storage unavailable, retry later")
 		return
@@ -96,8 +97,21 @@ func (s *Service) handleWebhook(w http.ResponseWriter, r *http.Request) {
 		outcome = OutcomeDuplicate
 	}
 	s.metrics.request(name, outcome)
-	log.Debug("webhook stored", zap.String("event_id", msgID), zap.Uint64("stream_seq", stored.Seq), zap.String("outcome", outcome))
+	log.write(zap.DebugLevel, "webhook stored", zap.String("event_id", msgID), zap.Uint64("stream_seq", stored.Seq), zap.String("outcome", outcome))
 	writeJSON(w, http.StatusOK, answer{Status: outcome, ID: msgID})
+}
+
+// reqLog logs with one request's fields. Unlike zap's With, it encodes them
+// only when a line is written: most requests write none at info level.
+type reqLog struct {
+	l      *zap.Logger // Service.reqLogger: caller skip set for write
+	fields [3]zap.Field
+}
+
+func (r reqLog) write(level zapcore.Level, msg string, extra ...zap.Field) {
+	if ce := r.l.Check(level, msg); ce != nil {
+		ce.Write(append(r.fields[:], extra...)...)
+	}
 }
 
 // refusal is why a request was refused before authentication.
@@ -130,10 +144,10 @@ func (s *Service) readBody(w http.ResponseWriter, r *http.Request) ([]byte, *ref
 
 // refuseAuth answers 401. The error is safe to log: webhookauth never puts
 // secrets or header values in its errors.
-func (s *Service) refuseAuth(w http.ResponseWriter, log *zap.Logger, source string, ip netip.Addr, err error) {
+func (s *Service) refuseAuth(w http.ResponseWriter, log reqLog, source string, ip netip.Addr, err error) {
 	reason := webhookauth.Reason(err)
 	s.metrics.authFailure(source, reason)
-	log.Warn("webhook refused: authentication failed", zap.String("reason", reason),
+	log.write(zap.WarnLevel, "webhook refused: authentication failed", zap.String("reason", reason),
 		zap.String("remote_ip", ip.String()), zap.Error(err))
 	writeJSON(w, http.StatusUnauthorized, answer{Status: "error", Error: "authentication failed"})
 }

@@ -46,15 +46,16 @@ type Options struct {
 
 // Service serves the ingest HTTP API.
 type Service struct {
-	cfg      config.Ingest
-	sources  map[string]source
-	store    RawStore
-	ready    ReadyChecker
-	log      *zap.Logger
-	metrics  *Metrics
-	now      func() time.Time
-	proxies  []netip.Prefix
-	draining chan struct{} // closed when shutdown starts: /readyz turns 503
+	cfg       config.Ingest
+	sources   map[string]source
+	store     RawStore
+	ready     ReadyChecker
+	log       *zap.Logger
+	reqLogger *zap.Logger // log with one more caller skip, for reqLog.write
+	metrics   *Metrics
+	now       func() time.Time
+	proxies   []netip.Prefix
+	draining  chan struct{} // closed when shutdown starts: /readyz turns 503
 }
 
 // source is one configured source, ready to verify requests.
@@ -77,6 +78,7 @@ func New(o Options) (*Service, error) {
 		metrics: o.Metrics, now: o.Now, sources: map[string]source{},
 		draining: make(chan struct{}),
 	}
+	s.reqLogger = s.log.WithOptions(zap.AddCallerSkip(1))
 	if s.metrics == nil {
 		s.metrics = NewMetrics()
 	}

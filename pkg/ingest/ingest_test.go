@@ -78,10 +78,6 @@ type store interface {
 	ingest.ReadyChecker
 }
 
-func newServiceWith(t testing.TB, st store) (*ingest.Service, *ingest.Metrics) {
-	return newServiceOpts(t, st, nil, nil)
-}
-
 func bytesReader(b []byte) io.Reader { return bytes.NewReader(b) }
 
 func newService(t *testing.T, st *fakeStore, mutate func(*config.Ingest, *[]config.Source), log *zap.Logger) (*ingest.Service, *ingest.Metrics) {

@@ -17,7 +17,9 @@ import (
 // connection, then the embedded server, which flushes its store.
 func AllInOne(ctx context.Context, cfg config.Config, ln net.Listener, log *zap.Logger) error {
 	if cfg.NATS.URL == "" {
-		srv, err := embedded.Start(cfg.NATS.Embedded, cfg.Ingest.MaxBodyBytes+64<<10, log.Named("nats"))
+		// Eight times the header room ingest requires: the embedded server
+		// never becomes the reason a webhook is refused.
+		srv, err := embedded.Start(cfg.NATS.Embedded, cfg.Ingest.MaxBodyBytes+8*HeaderRoom, log.Named("nats"))
 		if err != nil {
 			return err
 		}

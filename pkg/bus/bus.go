@@ -8,7 +8,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"strings"
 
 	"github.com/nats-io/nats.go"
 	"github.com/nats-io/nats.go/jetstream"
@@ -86,7 +85,4 @@ func (b *Bus) Ready(ctx context.Context) error {
 func (b *Bus) MaxPayload() int64 { return b.nc.MaxPayload() }
 
 // ServerURL is the URL of the server the connection uses now, without credentials.
-func (b *Bus) ServerURL() string {
-	u := b.nc.ConnectedUrlRedacted()
-	return strings.TrimSpace(u)
-}
+func (b *Bus) ServerURL() string { return b.nc.ConnectedUrlRedacted() }

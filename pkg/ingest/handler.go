@@ -41,7 +41,7 @@ type answer struct {
 
 // handleWebhook serves POST /webhooks/{source}.
 func (s *Service) handleWebhook(w http.ResponseWriter, r *http.Request) {
-	received := s.now()
+	received := time.Now()
 	reqID := requestID(r)
 	w.Header().Set("X-Request-Id", reqID)
 	name := r.PathValue("source")

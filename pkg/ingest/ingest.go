@@ -12,7 +12,6 @@ import (
 	"errors"
 	"fmt"
 	"net/netip"
-	"time"
 
 	"go.uber.org/zap"
 
@@ -40,8 +39,7 @@ type Options struct {
 	Store   RawStore
 	Ready   ReadyChecker
 	Log     *zap.Logger
-	Metrics *Metrics         // nil: a new set, registered nowhere
-	Now     func() time.Time // nil: time.Now
+	Metrics *Metrics // nil: a new set, registered nowhere
 }
 
 // Service serves the ingest HTTP API.
@@ -53,7 +51,6 @@ type Service struct {
 	log       *zap.Logger
 	reqLogger *zap.Logger // log with one more caller skip, for reqLog.write
 	metrics   *Metrics
-	now       func() time.Time
 	proxies   []netip.Prefix
 	draining  chan struct{} // closed when shutdown starts: /readyz turns 503
 }
@@ -75,15 +72,12 @@ func New(o Options) (*Service, error) {
 	}
 	s := &Service{
 		cfg: o.Config, store: o.Store, ready: o.Ready, log: o.Log,
-		metrics: o.Metrics, now: o.Now, sources: map[string]source{},
+		metrics: o.Metrics, sources: map[string]source{},
 		draining: make(chan struct{}),
 	}
 	s.reqLogger = s.log.WithOptions(zap.AddCallerSkip(1))
 	if s.metrics == nil {
 		s.metrics = NewMetrics()
-	}
-	if s.now == nil {
-		s.now = time.Now
 	}
 	for _, sc := range o.Sources {
 		v, ok := vendors.Lookup(sc.Vendor)

@@ -6,8 +6,11 @@
 package vendors
 
 import (
+	"fmt"
 	"slices"
 	"sort"
+
+	"github.com/idvbus/idvbus/pkg/vendors/report"
 )
 
 // Vendor is one IDV vendor's webhook dialect, as far as ingest needs it.
@@ -18,6 +21,19 @@ type Vendor interface {
 	// on every redelivery of that event, and ok=false when the vendor gives none
 	// or the body does not parse. It must not panic on any input.
 	EventID(body []byte) (id string, ok bool)
+	// NewParser returns the vendor's normalizer parser configured with opts,
+	// an error wrapping [report.ErrOptions] for options it does not accept,
+	// or [report.ErrNoParser] when the vendor has no normalizer yet.
+	NewParser(opts report.Options) (report.Parser, error)
+}
+
+// NewParser returns the parser of the vendor called name.
+func NewParser(name string, opts report.Options) (report.Parser, error) {
+	v, ok := Lookup(name)
+	if !ok {
+		return nil, fmt.Errorf("unknown vendor %q", name)
+	}
+	return v.NewParser(opts)
 }
 
 // Lookup returns the registered vendor called name.

@@ -4,6 +4,7 @@ package idwise
 
 import (
 	"encoding/json"
+	"github.com/idvbus/idvbus/pkg/vendors/report"
 
 	"github.com/idvbus/idvbus/internal/jsonid"
 )
@@ -26,3 +27,6 @@ func (Vendor) EventID(body []byte) (string, bool) {
 	}
 	return jsonid.String(env.Body.EventID)
 }
+
+// NewParser is not implemented yet.
+func (Vendor) NewParser(report.Options) (report.Parser, error) { return nil, report.ErrNoParser }

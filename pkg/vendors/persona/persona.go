@@ -5,6 +5,7 @@ package persona
 
 import (
 	"encoding/json"
+	"github.com/idvbus/idvbus/pkg/vendors/report"
 
 	"github.com/idvbus/idvbus/internal/jsonid"
 )
@@ -28,3 +29,6 @@ func (Vendor) EventID(body []byte) (string, bool) {
 	}
 	return jsonid.String(env.Data.ID)
 }
+
+// NewParser is not implemented yet.
+func (Vendor) NewParser(report.Options) (report.Parser, error) { return nil, report.ErrNoParser }

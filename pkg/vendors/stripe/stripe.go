@@ -4,6 +4,7 @@ package stripe
 
 import (
 	"encoding/json"
+	"github.com/idvbus/idvbus/pkg/vendors/report"
 
 	"github.com/idvbus/idvbus/internal/jsonid"
 )
@@ -24,3 +25,7 @@ func (Vendor) EventID(body []byte) (string, bool) {
 	}
 	return jsonid.String(env.ID)
 }
+
+// NewParser returns report.ErrNoParser: this vendor has no normalizer yet, so
+// its stored webhooks are dead-lettered by the normalizer.
+func (Vendor) NewParser(report.Options) (report.Parser, error) { return nil, report.ErrNoParser }

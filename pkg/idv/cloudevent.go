@@ -1,0 +1,116 @@
+package idv
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"time"
+
+	cejs "github.com/cloudevents/sdk-go/protocol/nats_jetstream/v2"
+	cloudevents "github.com/cloudevents/sdk-go/v2"
+	"github.com/cloudevents/sdk-go/v2/binding"
+	"github.com/nats-io/nats.go"
+)
+
+// Meta is what every emitted CloudEvent carries besides its data.
+type Meta struct {
+	// ID is deterministic: the same raw webhook always yields the same ids.
+	ID     string
+	Source string // configured source name; the CloudEvent source is /sources/<Source>
+	Vendor string
+	// Subject is the vendor's verification id.
+	Subject string
+	// Time is the vendor's event time, else the time ingest received the webhook.
+	Time time.Time
+}
+
+// NewVerificationUpdated builds a [TypeVerificationUpdated] CloudEvent.
+func NewVerificationUpdated(m Meta, d VerificationUpdated) (cloudevents.Event, error) {
+	return newEvent(TypeVerificationUpdated, m, d)
+}
+
+// NewCheckCompleted builds a [TypeCheckCompleted] CloudEvent.
+func NewCheckCompleted(m Meta, d CheckCompleted) (cloudevents.Event, error) {
+	return newEvent(TypeCheckCompleted, m, d)
+}
+
+func newEvent(typ string, m Meta, data any) (cloudevents.Event, error) {
+	e := cloudevents.NewEvent(cloudevents.VersionV1)
+	e.SetID(m.ID)
+	e.SetSource(SourceURI(m.Source))
+	e.SetType(typ)
+	e.SetSubject(m.Subject)
+	e.SetTime(m.Time)
+	e.SetDataSchema(SchemaURL(typ))
+	e.SetExtension(ExtensionVendor, m.Vendor)
+	if err := e.SetData(cloudevents.ApplicationJSON, data); err != nil {
+		return e, fmt.Errorf("idv: encode %s data: %w", typ, err)
+	}
+	if err := e.Validate(); err != nil {
+		return e, fmt.Errorf("idv: invalid %s event: %w", typ, err)
+	}
+	return e, nil
+}
+
+// ToNATS encodes e in binary mode for NATS: every attribute becomes a `ce-<name>`
+// header and the JSON data is the body. The returned message has no subject;
+// publish it with its Nats-Msg-Id set to e.ID() (see [NATSMsgIDHeader]).
+func ToNATS(e cloudevents.Event) (*nats.Msg, error) {
+	var buf bytes.Buffer
+	h, err := cejs.WriteMsg(context.Background(), binding.ToMessage(&e), &buf)
+	if err != nil {
+		return nil, fmt.Errorf("idv: encode event %s: %w", e.ID(), err)
+	}
+	h.Set(NATSMsgIDHeader, e.ID())
+	return &nats.Msg{Header: h, Data: buf.Bytes()}, nil
+}
+
+// NATSMsgIDHeader is JetStream's de-duplication header; idvbus sets it to the
+// CloudEvent id so a republished event is dropped by the stream.
+const NATSMsgIDHeader = "Nats-Msg-Id"
+
+// ErrNotCloudEvent is returned by [FromNATS] for a message that carries no
+// CloudEvent.
+var ErrNotCloudEvent = errors.New("idv: not a CloudEvent")
+
+// FromNATS decodes a CloudEvent from a NATS message in binary mode (`ce-*`
+// headers) or structured mode (a JSON event body). It only reads; acking the
+// JetStream message stays with the caller.
+func FromNATS(header nats.Header, data []byte) (cloudevents.Event, error) {
+	m := cejs.NewMessage(&nats.Msg{Header: header, Data: data})
+	e, err := binding.ToEvent(context.Background(), m)
+	if err != nil {
+		return cloudevents.Event{}, fmt.Errorf("%w: %v", ErrNotCloudEvent, err)
+	}
+	if err := e.Validate(); err != nil {
+		return cloudevents.Event{}, fmt.Errorf("%w: %v", ErrNotCloudEvent, err)
+	}
+	return *e, nil
+}
+
+// ErrWrongType is returned when decoding an event's data as the wrong type.
+var ErrWrongType = errors.New("idv: wrong event type")
+
+// DecodeVerificationUpdated returns the data of a [TypeVerificationUpdated] event.
+func DecodeVerificationUpdated(e cloudevents.Event) (VerificationUpdated, error) {
+	var d VerificationUpdated
+	return d, decode(e, TypeVerificationUpdated, &d)
+}
+
+// DecodeCheckCompleted returns the data of a [TypeCheckCompleted] event.
+func DecodeCheckCompleted(e cloudevents.Event) (CheckCompleted, error) {
+	var d CheckCompleted
+	return d, decode(e, TypeCheckCompleted, &d)
+}
+
+func decode(e cloudevents.Event, typ string, into any) error {
+	if e.Type() != typ {
+		return fmt.Errorf("%w: %q, want %q", ErrWrongType, e.Type(), typ)
+	}
+	if err := json.Unmarshal(e.Data(), into); err != nil {
+		return fmt.Errorf("idv: decode %s data: %w", typ, err)
+	}
+	return nil
+}

@@ -3,17 +3,13 @@ package app
 import (
 	"context"
 	"errors"
-	"fmt"
 	"net"
 
 	"github.com/nats-io/nats.go"
-	"github.com/prometheus/client_golang/prometheus"
-	"github.com/prometheus/client_golang/prometheus/collectors"
 	"go.uber.org/zap"
 
 	"github.com/idvbus/idvbus/pkg/bus"
 	"github.com/idvbus/idvbus/pkg/config"
-	"github.com/idvbus/idvbus/pkg/ingest"
 )
 
 // HeaderRoom is what a stored webhook may need beyond its body: the Idv-*
@@ -32,55 +28,7 @@ var ErrMaxPayload = errors.New("NATS max_payload is too small for ingest.max_bod
 // 503 with Retry-After. It returns after a graceful shutdown, or with the
 // first fatal error.
 func Ingest(ctx context.Context, cfg config.Config, nc *nats.Conn, ln net.Listener, log *zap.Logger) error {
-	b, err := bus.New(nc, cfg.JetStream, log.Named("bus"))
-	if err != nil {
-		return err
-	}
-	reg := prometheus.NewRegistry()
-	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
-	metrics := ingest.NewMetrics()
-	if err := metrics.Register(reg); err != nil {
-		return err
-	}
-	svc, err := ingest.New(ingest.Options{
-		Config: cfg.Ingest, Sources: cfg.Sources, Store: b, Ready: b,
-		Log: log.Named("ingest"), Metrics: metrics,
-	})
-	if err != nil {
-		return err
-	}
-	if ln == nil {
-		if ln, err = net.Listen("tcp", cfg.Ingest.Listen); err != nil {
-			return fmt.Errorf("ingest.listen: %w", err)
-		}
-	}
-	ctx, cancel := context.WithCancelCause(ctx)
-	defer cancel(nil)
-	go func() {
-		if err := b.EnsureTopologyRetrying(ctx); err != nil {
-			return // ctx ended first
-		}
-		if mp := b.MaxPayload(); mp > 0 && mp < cfg.Ingest.MaxBodyBytes+HeaderRoom {
-			cancel(fmt.Errorf("%w: the server accepts %d bytes, ingest needs %d (max_body_bytes %d + %d for headers): raise max_payload on the server or lower ingest.max_body_bytes",
-				ErrMaxPayload, mp, cfg.Ingest.MaxBodyBytes+HeaderRoom, cfg.Ingest.MaxBodyBytes, HeaderRoom))
-			return
-		}
-		log.Info("jetstream topology ready", zap.String("server", b.ServerURL()),
-			zap.Strings("sources", sourceNames(cfg.Sources)))
-	}()
-	err = svc.Serve(ctx, ln, svc.Handler(reg))
-	if cause := context.Cause(ctx); cause != nil && !errors.Is(cause, context.Canceled) {
-		return cause
-	}
-	return err
-}
-
-func sourceNames(sources []config.Source) []string {
-	names := make([]string, len(sources))
-	for i, s := range sources {
-		names[i] = s.Name
-	}
-	return names
+	return run(ctx, cfg, nc, ln, log, parts{ingest: true})
 }
 
 // IngestService is the stand-alone ingest: it connects to cfg.NATS and runs
@@ -92,4 +40,21 @@ func IngestService(ctx context.Context, cfg config.Config, log *zap.Logger) erro
 	}
 	defer nc.Close()
 	return Ingest(ctx, cfg, nc, nil, log)
+}
+
+// Normalizer runs the normalizer on an open NATS connection until ctx ends,
+// serving /healthz, /readyz and /metrics on ln (nil: cfg.Normalizer.Listen).
+func Normalizer(ctx context.Context, cfg config.Config, nc *nats.Conn, ln net.Listener, log *zap.Logger) error {
+	return run(ctx, cfg, nc, ln, log, parts{normalizer: true})
+}
+
+// NormalizerService is the stand-alone normalizer: it connects to cfg.NATS
+// and runs [Normalizer] until ctx ends, then closes the connection.
+func NormalizerService(ctx context.Context, cfg config.Config, log *zap.Logger) error {
+	nc, err := bus.Connect(cfg.NATS, "idvbus-normalizer", log.Named("nats-client"))
+	if err != nil {
+		return err
+	}
+	defer nc.Close()
+	return Normalizer(ctx, cfg, nc, nil, log)
 }

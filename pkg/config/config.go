@@ -21,6 +21,7 @@ type Config struct {
 	NATS        NATS         `yaml:"nats"`
 	JetStream   JetStream    `yaml:"jetstream"`
 	Ingest      Ingest       `yaml:"ingest"`
+	Normalizer  Normalizer   `yaml:"normalizer"`
 	Log         Log          `yaml:"log"`
 	Sources     []Source     `yaml:"sources"`
 	Subscribers []Subscriber `yaml:"subscribers"`
@@ -117,6 +118,36 @@ type Ingest struct {
 	TrustedProxies []string `yaml:"trusted_proxies"`
 }
 
+// Normalizer configures the normalizer (pkg/normalize).
+type Normalizer struct {
+	// Listen is the HTTP address of the stand-alone normalizer's /healthz,
+	// /readyz and /metrics. The all-in-one idvbus serves them on ingest's address.
+	Listen string `yaml:"listen"`
+	// Workers process verifications in parallel; webhooks of one verification
+	// always go to the same worker, in stream order.
+	Workers int `yaml:"workers"`
+	// MaxAckPending bounds the raw webhooks in flight (JetStream's
+	// max_ack_pending of the durable consumer).
+	MaxAckPending int `yaml:"max_ack_pending"`
+	// AckWait is how long JetStream waits for an ack before redelivering.
+	AckWait time.Duration `yaml:"ack_wait"`
+	// MaxDeliveries: a webhook still failing with a retryable error at this
+	// delivery is dead-lettered. Webhooks that cannot be parsed are
+	// dead-lettered at once.
+	MaxDeliveries int `yaml:"max_deliveries"`
+	// Backoff are the delays before redelivery after a retryable error: the
+	// n-th retry waits Backoff[n-1], the last value repeating. Their sum must
+	// stay below jetstream.duplicate_window (see docs/decisions.md D10).
+	Backoff []time.Duration `yaml:"backoff"`
+	// ShutdownTimeout bounds how long in-flight webhooks may finish on shutdown.
+	ShutdownTimeout time.Duration `yaml:"shutdown_timeout"`
+	// PinnedTTL: one normalizer process at a time consumes (a pinned
+	// priority group, so one verification's webhooks stay in order); when it
+	// dies without a clean stop, a standby takes over after this long. A clean
+	// stop hands over at once.
+	PinnedTTL time.Duration `yaml:"pinned_ttl"`
+}
+
 // Log configures the zap logger.
 type Log struct {
 	Level  string `yaml:"level"`  // debug, info, warn, error
@@ -132,6 +163,10 @@ type Source struct {
 	// AllowUnauthenticated must be true for auth.type none to be accepted.
 	AllowUnauthenticated bool               `yaml:"allow_unauthenticated"`
 	Auth                 webhookauth.Config `yaml:"auth"`
+	// Results overrides the vendor's table of numeric result codes (Credas
+	// only): check name or "default" → code → unified result, e.g.
+	// {right_to_work: {"4": failed}}.
+	Results map[string]map[string]string `yaml:"results,omitempty"`
 }
 
 // Subscriber is one outgoing-webhook receiver (delivered by the notifier).

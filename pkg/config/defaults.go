@@ -57,6 +57,19 @@ func Default() Config {
 			RetryAfter:      5 * time.Second,
 			ShutdownTimeout: 20 * time.Second,
 		},
+		Normalizer: Normalizer{
+			Listen:        ":8081",
+			Workers:       16,
+			MaxAckPending: 1024,
+			AckWait:       30 * time.Second,
+			MaxDeliveries: 10,
+			// 1 s, 5 s, 30 s, 2 min, then every 5 min: rides out a NATS
+			// restart quickly; ten deliveries span about 30 min, well inside
+			// the default 1 h duplicate window.
+			Backoff:         []time.Duration{time.Second, 5 * time.Second, 30 * time.Second, 2 * time.Minute, 5 * time.Minute},
+			ShutdownTimeout: 20 * time.Second,
+			PinnedTTL:       30 * time.Second,
+		},
 		Log: Log{Level: "info", Format: "json"},
 	}
 }

@@ -112,6 +112,21 @@ func setFromString(v reflect.Value, s string) error {
 		}
 		v.SetInt(n)
 	case reflect.Slice:
+		if v.Type().Elem() == reflect.TypeOf(time.Duration(0)) {
+			var ds []time.Duration
+			for _, p := range strings.Split(s, ",") {
+				if p = strings.TrimSpace(p); p == "" {
+					continue
+				}
+				d, err := time.ParseDuration(p)
+				if err != nil {
+					return err
+				}
+				ds = append(ds, d)
+			}
+			v.Set(reflect.ValueOf(ds))
+			return nil
+		}
 		if v.Type().Elem().Kind() != reflect.String {
 			return fmt.Errorf("cannot be set from the environment")
 		}

@@ -11,7 +11,9 @@ import (
 	"strings"
 	"time"
 
+	"github.com/idvbus/idvbus/pkg/idv"
 	"github.com/idvbus/idvbus/pkg/vendors"
+	"github.com/idvbus/idvbus/pkg/vendors/report"
 	"github.com/idvbus/idvbus/pkg/webhookauth"
 )
 
@@ -42,6 +44,7 @@ func (c Config) Validate() error {
 	c.NATS.validate(&p)
 	c.JetStream.validate(&p)
 	c.Ingest.validate(&p)
+	c.Normalizer.validate(c.JetStream.DuplicateWindow, &p)
 	c.Log.validate(&p)
 	seen := map[string]bool{}
 	for i, s := range c.Sources {
@@ -194,6 +197,45 @@ func (in Ingest) validate(p *problems) {
 	}
 }
 
+func (n Normalizer) validate(dupWindow time.Duration, p *problems) {
+	if n.Listen == "" {
+		p.add("normalizer.listen", "must be set")
+	}
+	if n.Workers < 1 || n.Workers > 4096 {
+		p.add("normalizer.workers", "%d is not between 1 and 4096", n.Workers)
+	}
+	if n.MaxAckPending < 1 {
+		p.add("normalizer.max_ack_pending", "must be at least 1")
+	}
+	if n.AckWait < time.Second {
+		p.add("normalizer.ack_wait", "%s is shorter than 1s", n.AckWait)
+	}
+	if n.MaxDeliveries < 1 {
+		p.add("normalizer.max_deliveries", "must be at least 1")
+	}
+	if len(n.Backoff) == 0 {
+		p.add("normalizer.backoff", "at least one delay is required")
+	}
+	var total time.Duration
+	for i := 1; i < n.MaxDeliveries && len(n.Backoff) > 0; i++ {
+		total += n.Backoff[min(i, len(n.Backoff))-1]
+	}
+	for i, d := range n.Backoff {
+		if d <= 0 {
+			p.add(fmt.Sprintf("normalizer.backoff[%d]", i), "must be positive")
+		}
+	}
+	if dupWindow > 0 && total >= dupWindow {
+		p.add("normalizer.backoff", "%d deliveries span %s, not less than jetstream.duplicate_window %s", n.MaxDeliveries, total, dupWindow)
+	}
+	if n.ShutdownTimeout <= 0 {
+		p.add("normalizer.shutdown_timeout", "must be positive")
+	}
+	if n.PinnedTTL < time.Second {
+		p.add("normalizer.pinned_ttl", "%s is shorter than 1s", n.PinnedTTL)
+	}
+}
+
 func (l Log) validate(p *problems) {
 	switch l.Level {
 	case "debug", "info", "warn", "error":
@@ -214,6 +256,11 @@ func (s Source) validate(field string, p *problems) {
 	}
 	if s.DecisionPolicy != "vendor" && s.DecisionPolicy != "auto" {
 		p.add(field+".decision_policy", "%q is not one of vendor, auto", s.DecisionPolicy)
+	}
+	if opts, err := s.ParserOptions(); err != nil {
+		p.add(field+".results", "%v", err)
+	} else if _, err := vendors.NewParser(s.Vendor, opts); err != nil && !errors.Is(err, report.ErrNoParser) {
+		p.add(field+".results", "%v", err)
 	}
 	if _, err := webhookauth.New(s.Auth, s.AllowUnauthenticated); err != nil {
 		for _, line := range strings.Split(err.Error(), "\n") {
@@ -246,6 +293,9 @@ func (s Subscriber) validate(field string, p *problems) {
 func (c Config) warnings() []string {
 	var w []string
 	for _, s := range c.Sources {
+		if _, err := vendors.NewParser(s.Vendor, report.Options{}); errors.Is(err, report.ErrNoParser) {
+			w = append(w, fmt.Sprintf("source %q: vendor %s has no normalizer yet; its webhooks are stored and dead-lettered (IDV_DLQ)", s.Name, s.Vendor))
+		}
 		if s.Auth.Type == webhookauth.TypeNone {
 			w = append(w, fmt.Sprintf("source %q accepts unauthenticated webhooks (auth.type none)", s.Name))
 		}
@@ -261,4 +311,23 @@ func (c Config) warnings() []string {
 		w = append(w, "jetstream.storage is memory: a restart of NATS loses every stored webhook")
 	}
 	return w
+}
+
+// ParserOptions returns the source's vendor parser options.
+func (s Source) ParserOptions() (report.Options, error) {
+	if len(s.Results) == 0 {
+		return report.Options{}, nil
+	}
+	opts := report.Options{Results: make(map[string]map[string]idv.Result, len(s.Results))}
+	for check, table := range s.Results {
+		m := make(map[string]idv.Result, len(table))
+		for code, r := range table {
+			if !idv.Result(r).Valid() {
+				return report.Options{}, fmt.Errorf("%s: %q is not a result (%v)", check, r, idv.Results)
+			}
+			m[code] = idv.Result(r)
+		}
+		opts.Results[check] = m
+	}
+	return opts, nil
 }

@@ -37,21 +37,11 @@ func NewCheckCompleted(m Meta, d CheckCompleted) (cloudevents.Event, error) {
 }
 
 func newEvent(typ string, m Meta, data any) (cloudevents.Event, error) {
-	e := cloudevents.NewEvent(cloudevents.VersionV1)
-	e.SetID(m.ID)
-	e.SetSource(SourceURI(m.Source))
-	e.SetType(typ)
-	e.SetSubject(m.Subject)
-	e.SetTime(m.Time)
-	e.SetDataSchema(SchemaURL(typ))
-	e.SetExtension(ExtensionVendor, m.Vendor)
-	if err := e.SetData(cloudevents.ApplicationJSON, data); err != nil {
-		return e, fmt.Errorf("idv: encode %s data: %w", typ, err)
+	b, err := json.Marshal(data)
+	if err != nil {
+		return cloudevents.Event{}, fmt.Errorf("idv: encode %s data: %w", typ, err)
 	}
-	if err := e.Validate(); err != nil {
-		return e, fmt.Errorf("idv: invalid %s event: %w", typ, err)
-	}
-	return e, nil
+	return NewEventJSON(typ, m, b)
 }
 
 // ToNATS encodes e in binary mode for NATS: every attribute becomes a `ce-<name>`
@@ -113,4 +103,23 @@ func decode(e cloudevents.Event, typ string, into any) error {
 		return fmt.Errorf("idv: decode %s data: %w", typ, err)
 	}
 	return nil
+}
+
+// NewEventJSON builds a CloudEvent of type typ whose data is already encoded
+// JSON (as the normalizer keeps it in a verification's outbox).
+func NewEventJSON(typ string, m Meta, data []byte) (cloudevents.Event, error) {
+	e := cloudevents.NewEvent(cloudevents.VersionV1)
+	e.SetID(m.ID)
+	e.SetSource(SourceURI(m.Source))
+	e.SetType(typ)
+	e.SetSubject(m.Subject)
+	e.SetTime(m.Time)
+	e.SetDataSchema(SchemaURL(typ))
+	e.SetExtension(ExtensionVendor, m.Vendor)
+	e.SetDataContentType(cloudevents.ApplicationJSON)
+	e.DataEncoded = data
+	if err := e.Validate(); err != nil {
+		return e, fmt.Errorf("idv: invalid %s event: %w", typ, err)
+	}
+	return e, nil
 }

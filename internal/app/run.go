@@ -1,0 +1,203 @@
+package app
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"net"
+	"net/http"
+	"sync"
+	"time"
+
+	"github.com/nats-io/nats.go"
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/collectors"
+	"github.com/prometheus/client_golang/prometheus/promhttp"
+	"go.uber.org/zap"
+
+	"github.com/idvbus/idvbus/pkg/bus"
+	"github.com/idvbus/idvbus/pkg/config"
+	"github.com/idvbus/idvbus/pkg/ingest"
+	"github.com/idvbus/idvbus/pkg/normalize"
+)
+
+// parts says which services one process runs on its NATS connection.
+type parts struct {
+	ingest, normalizer bool
+}
+
+// run runs the chosen services on nc until ctx ends or one fails. They share
+// one Prometheus registry and one HTTP listener: ingest's when ingest runs
+// (webhooks, /healthz, /readyz, /metrics), else a small one on
+// normalizer.listen. The topology is set up in the background; the
+// normalizer starts consuming once it is ready.
+func run(ctx context.Context, cfg config.Config, nc *nats.Conn, ln net.Listener, log *zap.Logger, p parts) error {
+	b, err := bus.New(nc, cfg.JetStream, log.Named("bus"))
+	if err != nil {
+		return err
+	}
+	reg := prometheus.NewRegistry()
+	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
+
+	ctx, cancel := context.WithCancelCause(ctx)
+	defer cancel(nil)
+	topology := make(chan struct{})
+	go func() {
+		if err := b.EnsureTopologyRetrying(ctx); err != nil {
+			return // ctx ended first
+		}
+		if p.ingest {
+			if mp := b.MaxPayload(); mp > 0 && mp < cfg.Ingest.MaxBodyBytes+HeaderRoom {
+				cancel(fmt.Errorf("%w: the server accepts %d bytes, ingest needs %d (max_body_bytes %d + %d for headers): raise max_payload on the server or lower ingest.max_body_bytes",
+					ErrMaxPayload, mp, cfg.Ingest.MaxBodyBytes+HeaderRoom, cfg.Ingest.MaxBodyBytes, HeaderRoom))
+				return
+			}
+		}
+		log.Info("jetstream topology ready", zap.String("server", b.ServerURL()),
+			zap.Strings("sources", sourceNames(cfg.Sources)))
+		close(topology)
+	}()
+
+	var wg sync.WaitGroup
+	if p.normalizer {
+		metrics := normalize.NewMetrics()
+		if err := metrics.Register(reg); err != nil {
+			return err
+		}
+		if err := metrics.RegisterLag(reg, b); err != nil {
+			return err
+		}
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			select {
+			case <-topology:
+			case <-ctx.Done():
+				return
+			}
+			if err := runNormalizer(ctx, cfg, b, metrics, log.Named("normalizer")); err != nil {
+				cancel(err)
+			}
+		}()
+	}
+
+	var serveErr error
+	if p.ingest {
+		metrics := ingest.NewMetrics()
+		if err := metrics.Register(reg); err != nil {
+			return err
+		}
+		svc, err := ingest.New(ingest.Options{
+			Config: cfg.Ingest, Sources: cfg.Sources, Store: b, Ready: b,
+			Log: log.Named("ingest"), Metrics: metrics,
+		})
+		if err != nil {
+			return err
+		}
+		if ln == nil {
+			if ln, err = net.Listen("tcp", cfg.Ingest.Listen); err != nil {
+				return fmt.Errorf("ingest.listen: %w", err)
+			}
+		}
+		serveErr = svc.Serve(ctx, ln, svc.Handler(reg))
+	} else {
+		if ln == nil {
+			if ln, err = net.Listen("tcp", cfg.Normalizer.Listen); err != nil {
+				return fmt.Errorf("normalizer.listen: %w", err)
+			}
+		}
+		serveErr = serveOps(ctx, ln, b, reg, log.Named("http"))
+	}
+	cancel(nil) // the HTTP side stopped: stop the rest too
+	wg.Wait()
+	if cause := context.Cause(ctx); cause != nil && !errors.Is(cause, context.Canceled) {
+		return cause
+	}
+	return serveErr
+}
+
+// runNormalizer runs the normalizer until ctx ends. A failure to (re)create
+// the consumer, e.g. while NATS is down, is retried; configuration errors are
+// returned.
+func runNormalizer(ctx context.Context, cfg config.Config, b *bus.Bus, metrics *normalize.Metrics, log *zap.Logger) error {
+	wait := time.Second
+	for {
+		err := func() error {
+			store, err := b.State(ctx)
+			if err != nil {
+				return err
+			}
+			n, err := normalize.New(normalize.Options{
+				Config: cfg.Normalizer, DuplicateWindow: cfg.JetStream.DuplicateWindow,
+				Sources: cfg.Sources, Bus: b, Store: store, Log: log, Metrics: metrics,
+			})
+			if err != nil {
+				return &fatalError{err}
+			}
+			log.Info("normalizer consuming", zap.String("consumer", normalize.Durable),
+				zap.Int("workers", cfg.Normalizer.Workers))
+			return n.Run(ctx)
+		}()
+		var fatal *fatalError
+		if errors.As(err, &fatal) {
+			return fatal.err
+		}
+		if ctx.Err() != nil {
+			return nil
+		}
+		log.Warn("normalizer stopped; restarting", zap.Duration("retry_in", wait), zap.Error(err))
+		select {
+		case <-ctx.Done():
+			return nil
+		case <-time.After(wait):
+		}
+		wait = min(2*wait, 15*time.Second)
+	}
+}
+
+type fatalError struct{ err error }
+
+func (e *fatalError) Error() string { return e.err.Error() }
+
+// serveOps serves /healthz, /readyz and /metrics for a service without a
+// public API, until ctx ends.
+func serveOps(ctx context.Context, ln net.Listener, b *bus.Bus, gatherer prometheus.Gatherer, log *zap.Logger) error {
+	mux := http.NewServeMux()
+	mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, _ *http.Request) {
+		w.Header().Set("Content-Type", "application/json")
+		_, _ = w.Write([]byte(`{"status":"ok"}` + "\n"))
+	})
+	mux.HandleFunc("GET /readyz", func(w http.ResponseWriter, r *http.Request) {
+		rctx, cancel := context.WithTimeout(r.Context(), 2*time.Second)
+		defer cancel()
+		w.Header().Set("Content-Type", "application/json")
+		if err := b.Ready(rctx); err != nil {
+			w.WriteHeader(http.StatusServiceUnavailable)
+			_, _ = w.Write([]byte(`{"status":"not ready"}` + "\n"))
+			return
+		}
+		_, _ = w.Write([]byte(`{"status":"ready"}` + "\n"))
+	})
+	mux.Handle("GET /metrics", promhttp.HandlerFor(gatherer, promhttp.HandlerOpts{}))
+	srv := &http.Server{Handler: mux, ReadHeaderTimeout: 5 * time.Second, ErrorLog: zap.NewStdLog(log)}
+	errc := make(chan error, 1)
+	go func() { errc <- srv.Serve(ln) }()
+	log.Info("listening", zap.String("addr", ln.Addr().String()))
+	select {
+	case err := <-errc:
+		return err
+	case <-ctx.Done():
+	}
+	sctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 5*time.Second)
+	defer cancel()
+	_ = srv.Shutdown(sctx)
+	return nil
+}
+
+func sourceNames(sources []config.Source) []string {
+	names := make([]string, len(sources))
+	for i, s := range sources {
+		names[i] = s.Name
+	}
+	return names
+}

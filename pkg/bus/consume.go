@@ -1,0 +1,148 @@
+package bus
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"time"
+
+	"github.com/nats-io/nats.go"
+	"github.com/nats-io/nats.go/jetstream"
+	"go.uber.org/zap"
+)
+
+// ConsumerOptions describe a durable pull consumer with explicit acks.
+type ConsumerOptions struct {
+	Stream         string
+	Durable        string
+	Description    string
+	FilterSubjects []string
+	AckWait        time.Duration
+	MaxAckPending  int
+	// PriorityGroup, when set, pins the consumer to one client at a time
+	// (JetStream priority group, pinned_client policy): other processes
+	// consuming the same durable stand by and take over once the pinned one
+	// has stopped pulling for PinnedTTL.
+	PriorityGroup string
+	PinnedTTL     time.Duration
+}
+
+// Msg is one delivery of a stored message.
+type Msg struct {
+	m jetstream.Msg
+	// Stream and StreamSeq locate the message in its stream.
+	Stream    string
+	StreamSeq uint64
+	// NumDelivered is 1 on the first delivery.
+	NumDelivered uint64
+}
+
+// Subject returns the message's subject.
+func (m *Msg) Subject() string { return m.m.Subject() }
+
+// Header returns the message's headers (case-sensitive).
+func (m *Msg) Header() nats.Header { return m.m.Headers() }
+
+// Data returns the message body.
+func (m *Msg) Data() []byte { return m.m.Data() }
+
+// Ack acknowledges the message: it will not be delivered again.
+func (m *Msg) Ack() error { return m.m.Ack() }
+
+// NakWithDelay asks for a redelivery after d.
+func (m *Msg) NakWithDelay(d time.Duration) error { return m.m.NakWithDelay(d) }
+
+// InProgress resets the ack timer while a long operation goes on.
+func (m *Msg) InProgress() error { return m.m.InProgress() }
+
+// Term stops all redelivery of the message (after it was dead-lettered).
+func (m *Msg) Term(reason string) error { return m.m.TermWithReason(headerSafe(reason)) }
+
+// Consume creates or updates the durable consumer described by o and calls
+// handle for each delivered message, one at a time in delivery order, until
+// ctx ends. It then stops pulling, hands the messages already buffered to
+// handle and returns once the last call returned. handle owns the ack.
+func (b *Bus) Consume(ctx context.Context, o ConsumerOptions, handle func(*Msg)) error {
+	cc := jetstream.ConsumerConfig{
+		Durable:        o.Durable,
+		Description:    o.Description,
+		FilterSubjects: o.FilterSubjects,
+		AckPolicy:      jetstream.AckExplicitPolicy,
+		AckWait:        o.AckWait,
+		MaxAckPending:  o.MaxAckPending,
+		// Redelivery is bounded by the application, which dead-letters at its
+		// own limit: a server-side MaxDeliver would silently stop delivering.
+		MaxDeliver:    -1,
+		DeliverPolicy: jetstream.DeliverAllPolicy,
+	}
+	if o.PriorityGroup != "" {
+		cc.PriorityPolicy = jetstream.PriorityPolicyPinned
+		cc.PriorityGroups = []string{o.PriorityGroup}
+		cc.PinnedTTL = o.PinnedTTL
+	}
+	cons, err := b.js.CreateOrUpdateConsumer(ctx, o.Stream, cc)
+	if err != nil {
+		return fmt.Errorf("consumer %s: %w", o.Durable, err)
+	}
+	opts := []jetstream.PullConsumeOpt{
+		jetstream.PullMaxMessages(min(o.MaxAckPending, 256)),
+		jetstream.ConsumeErrHandler(func(_ jetstream.ConsumeContext, err error) {
+			if !errors.Is(err, jetstream.ErrNoHeartbeat) && !errors.Is(err, nats.ErrConnectionClosed) {
+				b.log.Debug("consumer", zap.String("consumer", o.Durable), zap.Error(err))
+			}
+		}),
+	}
+	if o.PriorityGroup != "" {
+		opts = append(opts, jetstream.PullPriorityGroup(o.PriorityGroup))
+	}
+	consCtx, err := cons.Consume(func(jm jetstream.Msg) {
+		m := &Msg{m: jm}
+		if md, err := jm.Metadata(); err == nil {
+			m.Stream, m.StreamSeq, m.NumDelivered = md.Stream, md.Sequence.Stream, md.NumDelivered
+		}
+		handle(m)
+	}, opts...)
+	if err != nil {
+		return fmt.Errorf("consume %s: %w", o.Durable, err)
+	}
+	<-ctx.Done()
+	consCtx.Drain()
+	<-consCtx.Closed()
+	if o.PriorityGroup != "" {
+		// Hand the pin over now rather than after PinnedTTL.
+		uctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 2*time.Second)
+		defer cancel()
+		if st, err := b.js.Stream(uctx, o.Stream); err == nil {
+			_ = st.UnpinConsumer(uctx, o.Durable, o.PriorityGroup)
+		}
+	}
+	return nil
+}
+
+// AckFloor returns the stream sequence below which every message of the
+// durable consumer has been acknowledged.
+func (b *Bus) AckFloor(ctx context.Context, stream, durable string) (uint64, error) {
+	c, err := b.js.Consumer(ctx, stream, durable)
+	if err != nil {
+		return 0, fmt.Errorf("consumer %s: %w", durable, err)
+	}
+	info, err := c.Info(ctx)
+	if err != nil {
+		return 0, fmt.Errorf("consumer %s: %w", durable, err)
+	}
+	return info.AckFloor.Stream, nil
+}
+
+// ConsumerPending returns how many messages of the durable consumer wait to
+// be delivered and how many are delivered but not yet acknowledged.
+func (b *Bus) ConsumerPending(ctx context.Context, stream, durable string) (pending uint64, ackPending int, err error) {
+	c, err := b.js.Consumer(ctx, stream, durable)
+	if err != nil {
+		return 0, 0, fmt.Errorf("consumer %s: %w", durable, err)
+	}
+	info, err := c.Info(ctx)
+	if err != nil {
+		return 0, 0, fmt.Errorf("consumer %s: %w", durable, err)
+	}
+	return info.NumPending, info.NumAckPending, nil
+}

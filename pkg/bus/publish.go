@@ -1,0 +1,118 @@
+package bus
+
+import (
+	"context"
+	"fmt"
+	"strconv"
+	"strings"
+
+	"github.com/nats-io/nats.go"
+	"github.com/nats-io/nats.go/jetstream"
+)
+
+// PublishEvents stores msgs (CloudEvents encoded by idv.ToNATS, with their
+// subjects set) in IDV_EVENTS, in order, and returns once JetStream
+// acknowledged every one. Each carries its Nats-Msg-Id, so publishing the same
+// events again within the duplicate window stores nothing new: it returns how
+// many were such duplicates. An error means some may be unconfirmed; retrying
+// the whole batch is safe.
+func (b *Bus) PublishEvents(ctx context.Context, msgs []*nats.Msg) (dups int, err error) {
+	if len(msgs) == 1 {
+		ack, err := b.js.PublishMsg(ctx, msgs[0], jetstream.WithExpectStream(StreamEvents))
+		if err != nil {
+			return 0, fmt.Errorf("publish %s: %w", msgs[0].Subject, err)
+		}
+		if ack.Duplicate {
+			dups++
+		}
+		return dups, nil
+	}
+	futures := make([]jetstream.PubAckFuture, 0, len(msgs))
+	for _, m := range msgs {
+		f, err := b.js.PublishMsgAsync(m, jetstream.WithExpectStream(StreamEvents))
+		if err != nil {
+			return 0, fmt.Errorf("publish %s: %w", m.Subject, err)
+		}
+		futures = append(futures, f)
+	}
+	for _, f := range futures {
+		select {
+		case ack := <-f.Ok():
+			if ack.Duplicate {
+				dups++
+			}
+		case err := <-f.Err():
+			return 0, fmt.Errorf("publish %s: %w", f.Msg().Subject, err)
+		case <-ctx.Done():
+			return 0, fmt.Errorf("publish %s: %w", f.Msg().Subject, ctx.Err())
+		}
+	}
+	return dups, nil
+}
+
+// Headers of a dead letter in IDV_DLQ (CONTRACT.md).
+const (
+	HeaderError           = "Idv-Error"
+	HeaderStage           = "Idv-Stage"
+	HeaderOriginalSubject = "Idv-Original-Subject"
+	HeaderOriginalSeq     = "Idv-Original-Seq"
+	HeaderAttempts        = "Idv-Attempts"
+)
+
+// DeadLetter is a message a stage gave up on.
+type DeadLetter struct {
+	Stage string // "normalize" or "notify"
+	Name  string // the source (normalize) or subscriber (notify)
+	// Reason is the Idv-Error header: what went wrong, without personal data.
+	Reason          string
+	OriginalStream  string
+	OriginalSubject string
+	OriginalSeq     uint64
+	Attempts        uint64
+	// Header holds extra headers to keep (e.g. the raw Idv-* headers).
+	Header nats.Header
+	Body   []byte // the original body, unchanged
+}
+
+// DLQSubject is the subject of a dead letter: idv.dlq.<stage>.<name>.
+func DLQSubject(stage, name string) string { return "idv.dlq." + stage + "." + name }
+
+// PublishDLQ stores d in IDV_DLQ and returns once JetStream acknowledged it.
+// Its Nats-Msg-Id is derived from the original stream and sequence, so
+// dead-lettering the same message twice stores one copy.
+func (b *Bus) PublishDLQ(ctx context.Context, d DeadLetter) error {
+	h := nats.Header{}
+	for k, v := range d.Header {
+		// Keep idvbus's own headers (Idv-Source, Idv-Received-At...), not
+		// JetStream's (Nats-Msg-Id, Nats-Expected-Stream, Nats-Pin-Id...).
+		if strings.HasPrefix(k, "Idv-") {
+			h[k] = v
+		}
+	}
+	h[HeaderError] = []string{headerSafe(d.Reason)}
+	h[HeaderStage] = []string{d.Stage}
+	h[HeaderOriginalSubject] = []string{d.OriginalSubject}
+	h[HeaderOriginalSeq] = []string{strconv.FormatUint(d.OriginalSeq, 10)}
+	h[HeaderAttempts] = []string{strconv.FormatUint(d.Attempts, 10)}
+	h[HeaderMsgID] = []string{d.Stage + ":" + d.OriginalStream + ":" + strconv.FormatUint(d.OriginalSeq, 10)}
+	msg := &nats.Msg{Subject: DLQSubject(d.Stage, d.Name), Header: h, Data: d.Body}
+	if _, err := b.js.PublishMsg(ctx, msg, jetstream.WithExpectStream(StreamDLQ)); err != nil {
+		return fmt.Errorf("publish %s: %w", msg.Subject, err)
+	}
+	return nil
+}
+
+// headerSafe makes s usable as one NATS header value: no line breaks or other
+// control characters, at most 1 KiB.
+func headerSafe(s string) string {
+	b := []byte(s)
+	for i, c := range b {
+		if c < 0x20 || c == 0x7f {
+			b[i] = ' '
+		}
+	}
+	if len(b) > 1024 {
+		b = b[:1024]
+	}
+	return string(b)
+}

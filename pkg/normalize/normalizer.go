@@ -310,7 +310,7 @@ func (n *Normalizer) apply(ctx context.Context, j *job, in Input) error {
 		metrics.duplicates.WithLabelValues(j.vendor).Inc()
 		return nil
 	}
-	val, err := json.Marshal(next)
+	val, err := EncodeState(next)
 	if err != nil {
 		return &permanentError{"encode", err}
 	}
@@ -348,6 +348,9 @@ func (n *Normalizer) apply(ctx context.Context, j *job, in Input) error {
 	return nil
 }
 
+// EncodeState encodes a verification's state as stored in KV IDV_STATE.
+func EncodeState(s State) ([]byte, error) { return json.Marshal(s) }
+
 // flushOutbox publishes again the events of the state's last emitting
 // webhook unless this process knows it published them. Past the duplicate
 // window JetStream would store a copy, so there the outbox is skipped when
@@ -380,7 +383,7 @@ func (n *Normalizer) flushOutbox(ctx context.Context, key string, rev uint64, st
 func (n *Normalizer) publish(ctx context.Context, source string, st State, outs []Output) error {
 	msgs := make([]*nats.Msg, 0, len(outs))
 	for _, o := range outs {
-		m, err := toNATS(source, st, o)
+		m, err := EncodeOutput(source, st, o)
 		if err != nil {
 			return &permanentError{"encode", err}
 		}
@@ -465,8 +468,9 @@ func (n *Normalizer) unmapped(j *job) {
 		zap.Strings("values", j.report.Unmapped))
 }
 
-// toNATS encodes one output as a binary-mode CloudEvent message.
-func toNATS(source string, st State, o Output) (*nats.Msg, error) {
+// EncodeOutput encodes one output of a verification's state as the
+// binary-mode CloudEvent message the normalizer publishes (subject set).
+func EncodeOutput(source string, st State, o Output) (*nats.Msg, error) {
 	e, err := idv.NewEventJSON(o.Type, idv.Meta{
 		ID: o.ID, Source: source, Vendor: st.Vendor, Subject: st.VerificationID, Time: o.Time,
 	}, o.Data)

@@ -471,13 +471,9 @@ func (n *Normalizer) unmapped(j *job) {
 // EncodeOutput encodes one output of a verification's state as the
 // binary-mode CloudEvent message the normalizer publishes (subject set).
 func EncodeOutput(source string, st State, o Output) (*nats.Msg, error) {
-	e, err := idv.NewEventJSON(o.Type, idv.Meta{
+	m, err := idv.EncodeNATS(o.Type, idv.Meta{
 		ID: o.ID, Source: source, Vendor: st.Vendor, Subject: st.VerificationID, Time: o.Time,
 	}, o.Data)
-	if err != nil {
-		return nil, err
-	}
-	m, err := idv.ToNATS(e)
 	if err != nil {
 		return nil, err
 	}

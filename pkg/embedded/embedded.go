@@ -65,11 +65,23 @@ func Start(cfg config.Embedded, maxPayload int64, log *zap.Logger) (*Server, err
 	if err != nil {
 		return nil, fmt.Errorf("embedded NATS: %w", err)
 	}
-	ns.SetLoggerV2(zapLogger{log.Sugar()}, false, false, false)
+	fatal := make(chan string, 1)
+	ns.SetLoggerV2(zapLogger{l: log.Sugar(), fatal: fatal}, false, false, false)
 	ns.Start()
-	if !ns.ReadyForConnections(readyTimeout) {
-		ns.Shutdown()
-		return nil, errors.New("embedded NATS: not ready for connections (is another server using " + cfg.Listen + "?)")
+	// nats-server reports a port it cannot bind through Fatalf and then waits
+	// to be killed: fail at once with its message instead of waiting out
+	// readyTimeout.
+	for deadline := time.Now().Add(readyTimeout); !ns.ReadyForConnections(100 * time.Millisecond); {
+		select {
+		case msg := <-fatal:
+			ns.Shutdown()
+			return nil, errors.New("embedded NATS: " + msg)
+		default:
+		}
+		if time.Now().After(deadline) {
+			ns.Shutdown()
+			return nil, errors.New("embedded NATS: not ready for connections (is another server using " + cfg.Listen + "?)")
+		}
 	}
 	return &Server{ns: ns}, nil
 }
@@ -83,14 +95,24 @@ func (s *Server) Shutdown() {
 	s.ns.WaitForShutdown()
 }
 
-// zapLogger adapts zap to the nats-server logger interface.
-type zapLogger struct{ l *zap.SugaredLogger }
+// zapLogger adapts zap to the nats-server logger interface. Fatal messages
+// also go to fatal (without blocking) so Start can fail on them.
+type zapLogger struct {
+	l     *zap.SugaredLogger
+	fatal chan<- string
+}
 
 // Notices (the start-up banner, routine state changes) go to debug: idvbus logs
 // what an operator needs about the server itself.
 func (z zapLogger) Noticef(format string, v ...any) { z.l.Debugf("nats: "+format, v...) }
 func (z zapLogger) Warnf(format string, v ...any)   { z.l.Warnf("nats: "+format, v...) }
-func (z zapLogger) Fatalf(format string, v ...any)  { z.l.Errorf("nats: "+format, v...) }
-func (z zapLogger) Errorf(format string, v ...any)  { z.l.Errorf("nats: "+format, v...) }
-func (z zapLogger) Debugf(format string, v ...any)  { z.l.Debugf("nats: "+format, v...) }
-func (z zapLogger) Tracef(format string, v ...any)  { z.l.Debugf("nats: "+format, v...) }
+func (z zapLogger) Fatalf(format string, v ...any) {
+	z.l.Errorf("nats: "+format, v...)
+	select {
+	case z.fatal <- fmt.Sprintf(format, v...):
+	default:
+	}
+}
+func (z zapLogger) Errorf(format string, v ...any) { z.l.Errorf("nats: "+format, v...) }
+func (z zapLogger) Debugf(format string, v ...any) { z.l.Debugf("nats: "+format, v...) }
+func (z zapLogger) Tracef(format string, v ...any) { z.l.Debugf("nats: "+format, v...) }

@@ -55,6 +55,8 @@ fuzz:
 ## bench: the benchmarks of docs/benchmarks.md.
 bench:
 	$(GO) test -run '^$$' -bench . -benchmem -count 5 ./pkg/ingest/ ./internal/app/
+	$(GO) test -run '^$$' -bench Parse -benchmem -benchtime 2s -count 3 ./pkg/normalize/ ./pkg/vendors/...
+	$(GO) test -run '^$$' -bench 'BenchmarkNormalizer$$' -benchtime 20000x -count 3 ./pkg/normalize/
 
 ## run: the all-in-one with the development setup (same as `go run ./cmd/idvbus`).
 run:

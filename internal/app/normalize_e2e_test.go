@@ -16,6 +16,7 @@ import (
 	"github.com/nats-io/nats.go/jetstream"
 	"go.uber.org/zap/zaptest"
 
+	"github.com/idvbus/idvbus/internal/app"
 	"github.com/idvbus/idvbus/internal/natstest"
 	"github.com/idvbus/idvbus/pkg/config"
 	"github.com/idvbus/idvbus/pkg/idv"
@@ -154,5 +155,59 @@ func TestAllInOneGarbageGoesToDLQ(t *testing.T) {
 	}
 	if got := h.Get("Idv-Error"); got == "" || bytes.Contains([]byte(got), []byte("this is not")) {
 		t.Fatalf("Idv-Error %q: empty or echoing the body", got)
+	}
+}
+
+// TestSeparateIngestAndNormalizer runs the two services as separate
+// processes would (own connections, own HTTP listeners) against one
+// JetStream: a webhook accepted by ingest is normalized, and the
+// normalizer's /readyz and /metrics show it.
+func TestSeparateIngestAndNormalizer(t *testing.T) {
+	s := startStack(t)
+	log := zaptest.NewLogger(t)
+	nc, err := nats.Connect(s.js.URL())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer nc.Close()
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	ops := "http://" + ln.Addr().String()
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan error, 1)
+	go func() { done <- app.Normalizer(ctx, s.cfg, nc, ln, log) }()
+	defer func() {
+		cancel()
+		if err := <-done; err != nil {
+			t.Errorf("normalizer returned %v", err)
+		}
+	}()
+	natstest.Eventually(t, 10*time.Second, "normalizer /readyz 200", func() bool {
+		resp, err := http.Get(ops + "/readyz")
+		if err != nil {
+			return false
+		}
+		resp.Body.Close()
+		return resp.StatusCode == http.StatusOK
+	})
+	body := personaBody("evt_separate")
+	if r := s.post("persona", body, personaHeader(body, time.Now())); r.code != 200 {
+		t.Fatalf("POST: %d", r.code)
+	}
+	natstest.Eventually(t, 15*time.Second, "the event counted in /metrics", func() bool {
+		resp, err := http.Get(ops + "/metrics")
+		if err != nil {
+			return false
+		}
+		defer resp.Body.Close()
+		var buf bytes.Buffer
+		_, _ = buf.ReadFrom(resp.Body)
+		return bytes.Contains(buf.Bytes(), []byte(`idvbus_normalizer_messages_total{outcome="emitted",vendor="persona"} 1`)) &&
+			bytes.Contains(buf.Bytes(), []byte("idvbus_normalizer_consumer_pending 0"))
+	})
+	if got := natstest.ReadStream(t, s.js.URL(), "IDV_EVENTS"); len(got) != 1 || got[0].Subject != "idv.events.persona.verification.approved" {
+		t.Fatalf("events: %d", len(got))
 	}
 }

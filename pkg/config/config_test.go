@@ -193,6 +193,17 @@ func TestValidationErrors(t *testing.T) {
 		{"log level", "log: {level: loud}", `log.level: "loud" is not one of`},
 		{"subscriber secret", "subscribers: [{name: s, url: 'http://h/x', secrets: [plain]}]", "subscribers[0].secrets[0]: must be a Standard Webhooks secret"},
 		{"subscriber url", "subscribers: [{name: s, url: 'ftp://h/x', secrets: [whsec_abc]}]", `subscribers[0].url: "ftp://h/x" is not an http(s) URL`},
+		{"workers", "normalizer: {workers: 0}", "normalizer.workers: 0 is not between 1 and 4096"},
+		{"backoff beyond the duplicate window", "normalizer: {max_deliveries: 20, backoff: [10m]}", "normalizer.backoff: 20 deliveries span 3h10m0s, not less than jetstream.duplicate_window 1h0m0s"},
+		{"no backoff", "normalizer: {backoff: []}", "normalizer.backoff: at least one delay is required"},
+		{"negative backoff", "normalizer: {backoff: [1s, -1s]}", "normalizer.backoff[1]: must be positive"},
+		{"pinned ttl", "normalizer: {pinned_ttl: 10ms}", "normalizer.pinned_ttl: 10ms is shorter than 1s"},
+		{"results: unknown result", `sources: [{name: c, vendor: credas, results: {default: {"4": great}}, auth: {type: header, header: h, secrets: [s]}}]`,
+			`sources[0].results: default: "great" is not a result`},
+		{"results: unknown check", `sources: [{name: c, vendor: credas, results: {retina: {"4": passed}}, auth: {type: header, header: h, secrets: [s]}}]`,
+			"sources[0].results:"},
+		{"results on a vendor without codes", `sources: [{name: p, vendor: persona, results: {default: {"4": passed}}, auth: {type: persona, secrets: [s]}}]`,
+			"sources[0].results:"},
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
@@ -233,5 +244,28 @@ func TestShippedExampleLoads(t *testing.T) {
 	}
 	if len(cfg.Sources) != 4 {
 		t.Fatalf("%d sources", len(cfg.Sources))
+	}
+}
+
+func TestNormalizerSettings(t *testing.T) {
+	cfg, warnings, err := load(t, `
+normalizer: {workers: 4, backoff: [2s, 1m]}
+sources:
+  - {name: credas, vendor: credas, results: {right_to_work: {"4": failed}}, auth: {type: header, header: h, secrets: [s]}}
+  - {name: sumsub, vendor: sumsub, auth: {type: hmac, header: X-Payload-Digest, secrets: [s]}}
+`, config.Env{"IDVBUS_NORMALIZER_BACKOFF": "1s, 10s", "IDVBUS_NORMALIZER_MAX_DELIVERIES": "3"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	n := cfg.Normalizer
+	if n.Workers != 4 || n.MaxDeliveries != 3 || len(n.Backoff) != 2 || n.Backoff[1] != 10*time.Second || n.PinnedTTL != 30*time.Second {
+		t.Fatalf("normalizer %+v", n)
+	}
+	opts, err := cfg.Sources[0].ParserOptions()
+	if err != nil || opts.Results["right_to_work"]["4"] != "failed" {
+		t.Fatalf("results %+v %v", opts, err)
+	}
+	if len(warnings) != 1 || !strings.Contains(warnings[0], `source "sumsub": vendor sumsub has no normalizer yet`) {
+		t.Fatalf("warnings %q", warnings)
 	}
 }

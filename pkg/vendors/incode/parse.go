@@ -56,7 +56,7 @@ func invalid(msg string) error { return fmt.Errorf("%w: %s", report.ErrInvalid, 
 
 // Parse reads one onboarding-status webhook body.
 func (parser) Parse(raw []byte) (report.Report, error) {
-	if !isObject(raw) {
+	if !report.IsObject(raw) {
 		return report.Report{}, invalid("body is not a JSON object")
 	}
 	var b body
@@ -110,20 +110,6 @@ func (parser) Parse(raw []byte) (report.Report, error) {
 		}}
 	}
 	return r, nil
-}
-
-// isObject reports whether body's first non-space byte opens a JSON object.
-func isObject(body []byte) bool {
-	for _, c := range body {
-		switch c {
-		case ' ', '\t', '\n', '\r':
-			continue
-		case '{':
-			return true
-		}
-		return false
-	}
-	return false
 }
 
 // isStatusName reports whether s matches ^[A-Z0-9_]{1,64}$, the shape of

@@ -48,20 +48,6 @@ func hasByte(b []byte, c byte) bool {
 	return false
 }
 
-// isObject reports whether body's first non-space byte opens a JSON object.
-func isObject(body []byte) bool {
-	for _, c := range body {
-		switch c {
-		case ' ', '\t', '\n', '\r':
-			continue
-		case '{':
-			return true
-		}
-		return false
-	}
-	return false
-}
-
 // isToken reports whether s matches ^[a-z_-]{1,40}$: the shape of Persona's
 // status words. Only such values are echoed (in VendorStatus, VendorResult or
 // Unmapped); anything else is treated as free text and never repeated.

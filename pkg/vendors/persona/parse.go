@@ -97,7 +97,7 @@ func invalid(format string, args ...any) error {
 // Parse reads one Persona webhook body. See the package documentation for
 // what each event maps to.
 func (parser) Parse(body []byte) (report.Report, error) {
-	if !isObject(body) {
+	if !report.IsObject(body) {
 		return report.Report{}, invalid("body is not a JSON object")
 	}
 	var env envelope

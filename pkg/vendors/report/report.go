@@ -114,3 +114,18 @@ func ValidID(s string) bool {
 	}
 	return true
 }
+
+// IsObject reports whether body's first non-space byte opens a JSON object:
+// a cheap first check before decoding.
+func IsObject(body []byte) bool {
+	for _, c := range body {
+		switch c {
+		case ' ', '\t', '\n', '\r':
+			continue
+		case '{':
+			return true
+		}
+		return false
+	}
+	return false
+}

@@ -230,7 +230,9 @@ func (n *Normalizer) handle(ctx context.Context, j *job) {
 			log.Debug("ack", zap.Uint64("raw_seq", j.m.StreamSeq), zap.Error(err))
 		}
 		n.o.Metrics.messages.WithLabelValues(j.vendor, OutcomeIgnored).Inc()
-		log.Debug("webhook ignored", zap.String("source", j.src.name), zap.Uint64("raw_seq", j.m.StreamSeq),
+		// Recorded at info: an event name a parser does not know may be a
+		// vendor change that deserves a mapping (never the body: names only).
+		log.Info("webhook ignored", zap.String("source", j.src.name), zap.Uint64("raw_seq", j.m.StreamSeq),
 			zap.String("vendor_event", safeName(j.report.Event)), zap.String("reason", j.report.Ignored))
 		return
 	}

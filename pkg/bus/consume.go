@@ -119,16 +119,22 @@ func (b *Bus) Consume(ctx context.Context, o ConsumerOptions, handle func(*Msg))
 	return nil
 }
 
+// consumerInfo fetches a durable consumer's state in one round trip
+// (looking the consumer up already returns its info).
+func (b *Bus) consumerInfo(ctx context.Context, stream, durable string) (*jetstream.ConsumerInfo, error) {
+	c, err := b.js.Consumer(ctx, stream, durable)
+	if err != nil {
+		return nil, fmt.Errorf("consumer %s: %w", durable, err)
+	}
+	return c.CachedInfo(), nil
+}
+
 // AckFloor returns the stream sequence below which every message of the
 // durable consumer has been acknowledged.
 func (b *Bus) AckFloor(ctx context.Context, stream, durable string) (uint64, error) {
-	c, err := b.js.Consumer(ctx, stream, durable)
+	info, err := b.consumerInfo(ctx, stream, durable)
 	if err != nil {
-		return 0, fmt.Errorf("consumer %s: %w", durable, err)
-	}
-	info, err := c.Info(ctx)
-	if err != nil {
-		return 0, fmt.Errorf("consumer %s: %w", durable, err)
+		return 0, err
 	}
 	return info.AckFloor.Stream, nil
 }
@@ -136,13 +142,9 @@ func (b *Bus) AckFloor(ctx context.Context, stream, durable string) (uint64, err
 // ConsumerPending returns how many messages of the durable consumer wait to
 // be delivered and how many are delivered but not yet acknowledged.
 func (b *Bus) ConsumerPending(ctx context.Context, stream, durable string) (pending uint64, ackPending int, err error) {
-	c, err := b.js.Consumer(ctx, stream, durable)
+	info, err := b.consumerInfo(ctx, stream, durable)
 	if err != nil {
-		return 0, 0, fmt.Errorf("consumer %s: %w", durable, err)
-	}
-	info, err := c.Info(ctx)
-	if err != nil {
-		return 0, 0, fmt.Errorf("consumer %s: %w", durable, err)
+		return 0, 0, err
 	}
 	return info.NumPending, info.NumAckPending, nil
 }

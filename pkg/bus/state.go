@@ -65,25 +65,6 @@ func (s *StateStore) Put(ctx context.Context, key string, value []byte, rev uint
 	return 0, fmt.Errorf("kv put: %w", err)
 }
 
-// History returns the stored revisions of key, oldest first (at most the
-// bucket's history depth).
-func (s *StateStore) History(ctx context.Context, key string) ([][]byte, error) {
-	es, err := s.kv.History(ctx, key)
-	if errors.Is(err, jetstream.ErrKeyNotFound) {
-		return nil, nil
-	}
-	if err != nil {
-		return nil, fmt.Errorf("kv history: %w", err)
-	}
-	out := make([][]byte, 0, len(es))
-	for _, e := range es {
-		if e.Operation() == jetstream.KeyValuePut {
-			out = append(out, e.Value())
-		}
-	}
-	return out, nil
-}
-
 // StateKey returns the IDV_STATE key of a verification: <vendor>.<escaped id>.
 // KV keys allow only [-/_=.a-zA-Z0-9] and dots separate tokens, so every other
 // byte of id (and '.', '=' and '/') is written as =XX (upper-case hex); the

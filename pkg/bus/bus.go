@@ -1,6 +1,7 @@
 // Package bus owns idvbus's JetStream topology and is the only package that
 // speaks the jetstream API: the streams IDV_RAW, IDV_EVENTS and IDV_DLQ, the KV
-// bucket IDV_STATE, their subjects and headers, and the connection to NATS.
+// buckets IDV_STATE and IDV_DELIVERIES, their subjects and headers, and the
+// connection to NATS.
 // Other packages use it through small interfaces they declare themselves.
 package bus
 
@@ -63,8 +64,8 @@ func (b *Bus) Conn() *nats.Conn { return b.nc }
 // ErrNotConnected is returned by [Bus.Ready] while the connection to NATS is down.
 var ErrNotConnected = errors.New("not connected to NATS")
 
-// Ready reports whether NATS is reachable and every stream and the KV bucket
-// exist. It is what /readyz answers.
+// Ready reports whether NATS is reachable and every stream and KV bucket
+// exists. It is what /readyz answers.
 func (b *Bus) Ready(ctx context.Context) error {
 	if !b.nc.IsConnected() {
 		return ErrNotConnected
@@ -74,8 +75,10 @@ func (b *Bus) Ready(ctx context.Context) error {
 			return fmt.Errorf("stream %s: %w", name, err)
 		}
 	}
-	if _, err := b.js.KeyValue(ctx, BucketState); err != nil {
-		return fmt.Errorf("kv %s: %w", BucketState, err)
+	for _, name := range []string{BucketState, BucketDeliveries} {
+		if _, err := b.js.KeyValue(ctx, name); err != nil {
+			return fmt.Errorf("kv %s: %w", name, err)
+		}
 	}
 	return nil
 }

@@ -25,6 +25,12 @@ type ConsumerOptions struct {
 	// has stopped pulling for PinnedTTL.
 	PriorityGroup string
 	PinnedTTL     time.Duration
+	// DeliverNew makes a new consumer start with the messages stored after
+	// its creation, and StartTime (when set) with those stored since then;
+	// by default it starts with the first message in the stream. Neither
+	// changes a consumer that exists (see [Bus.EnsureConsumer]).
+	DeliverNew bool
+	StartTime  time.Time
 }
 
 // Msg is one delivery of a stored message.
@@ -35,6 +41,8 @@ type Msg struct {
 	StreamSeq uint64
 	// NumDelivered is 1 on the first delivery.
 	NumDelivered uint64
+	// Timestamp is when the message was stored in its stream.
+	Timestamp time.Time
 }
 
 // Subject returns the message's subject.
@@ -55,31 +63,27 @@ func (m *Msg) NakWithDelay(d time.Duration) error { return m.m.NakWithDelay(d) }
 // InProgress resets the ack timer while a long operation goes on.
 func (m *Msg) InProgress() error { return m.m.InProgress() }
 
+// Nak asks for an immediate redelivery, to this or another process.
+func (m *Msg) Nak() error { return m.m.Nak() }
+
 // Term stops all redelivery of the message (after it was dead-lettered).
 func (m *Msg) Term(reason string) error { return m.m.TermWithReason(headerSafe(reason)) }
+
+// wrap makes a [Msg] of a delivered JetStream message.
+func wrap(jm jetstream.Msg) *Msg {
+	m := &Msg{m: jm}
+	if md, err := jm.Metadata(); err == nil {
+		m.Stream, m.StreamSeq, m.NumDelivered, m.Timestamp = md.Stream, md.Sequence.Stream, md.NumDelivered, md.Timestamp
+	}
+	return m
+}
 
 // Consume creates or updates the durable consumer described by o and calls
 // handle for each delivered message, one at a time in delivery order, until
 // ctx ends. It then stops pulling, hands the messages already buffered to
 // handle and returns once the last call returned. handle owns the ack.
 func (b *Bus) Consume(ctx context.Context, o ConsumerOptions, handle func(*Msg)) error {
-	cc := jetstream.ConsumerConfig{
-		Durable:        o.Durable,
-		Description:    o.Description,
-		FilterSubjects: o.FilterSubjects,
-		AckPolicy:      jetstream.AckExplicitPolicy,
-		AckWait:        o.AckWait,
-		MaxAckPending:  o.MaxAckPending,
-		// Redelivery is bounded by the application, which dead-letters at its
-		// own limit: a server-side MaxDeliver would silently stop delivering.
-		MaxDeliver:    -1,
-		DeliverPolicy: jetstream.DeliverAllPolicy,
-	}
-	if o.PriorityGroup != "" {
-		cc.PriorityPolicy = jetstream.PriorityPolicyPinned
-		cc.PriorityGroups = []string{o.PriorityGroup}
-		cc.PinnedTTL = o.PinnedTTL
-	}
+	cc := o.consumerConfig()
 	cons, err := b.js.CreateOrUpdateConsumer(ctx, o.Stream, cc)
 	if err != nil {
 		return fmt.Errorf("consumer %s: %w", o.Durable, err)
@@ -95,13 +99,7 @@ func (b *Bus) Consume(ctx context.Context, o ConsumerOptions, handle func(*Msg))
 	if o.PriorityGroup != "" {
 		opts = append(opts, jetstream.PullPriorityGroup(o.PriorityGroup))
 	}
-	consCtx, err := cons.Consume(func(jm jetstream.Msg) {
-		m := &Msg{m: jm}
-		if md, err := jm.Metadata(); err == nil {
-			m.Stream, m.StreamSeq, m.NumDelivered = md.Stream, md.Sequence.Stream, md.NumDelivered
-		}
-		handle(m)
-	}, opts...)
+	consCtx, err := cons.Consume(func(jm jetstream.Msg) { handle(wrap(jm)) }, opts...)
 	if err != nil {
 		return fmt.Errorf("consume %s: %w", o.Durable, err)
 	}

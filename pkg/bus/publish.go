@@ -59,6 +59,12 @@ const (
 	HeaderAttempts        = "Idv-Attempts"
 )
 
+// The stages that dead-letter (Idv-Stage, and the second token of the DLQ subject).
+const (
+	StageNormalize = "normalize"
+	StageNotify    = "notify"
+)
+
 // DeadLetter is a message a stage gave up on.
 type DeadLetter struct {
 	Stage string // "normalize" or "notify"
@@ -78,14 +84,17 @@ type DeadLetter struct {
 func DLQSubject(stage, name string) string { return "idv.dlq." + stage + "." + name }
 
 // PublishDLQ stores d in IDV_DLQ and returns once JetStream acknowledged it.
-// Its Nats-Msg-Id is derived from the original stream and sequence, so
-// dead-lettering the same message twice stores one copy.
+// Its Nats-Msg-Id is derived from the original stream and sequence (and, for
+// the notify stage, the subscriber), so dead-lettering the same message twice
+// stores one copy. The message's own headers are kept; JetStream's
+// (Nats-*) are not.
 func (b *Bus) PublishDLQ(ctx context.Context, d DeadLetter) error {
 	h := nats.Header{}
 	for k, v := range d.Header {
-		// Keep idvbus's own headers (Idv-Source, Idv-Received-At...), not
-		// JetStream's (Nats-Msg-Id, Nats-Expected-Stream, Nats-Pin-Id...).
-		if strings.HasPrefix(k, "Idv-") {
+		// Keep the message's own headers (Idv-Source, Idv-Received-At...,
+		// a CloudEvent's ce-*), not JetStream's (Nats-Msg-Id,
+		// Nats-Expected-Stream, Nats-Pin-Id...).
+		if !strings.HasPrefix(k, "Nats-") {
 			h[k] = v
 		}
 	}
@@ -94,7 +103,12 @@ func (b *Bus) PublishDLQ(ctx context.Context, d DeadLetter) error {
 	h[HeaderOriginalSubject] = []string{d.OriginalSubject}
 	h[HeaderOriginalSeq] = []string{strconv.FormatUint(d.OriginalSeq, 10)}
 	h[HeaderAttempts] = []string{strconv.FormatUint(d.Attempts, 10)}
-	h[HeaderMsgID] = []string{d.Stage + ":" + d.OriginalStream + ":" + strconv.FormatUint(d.OriginalSeq, 10)}
+	id := d.Stage + ":" + d.OriginalStream + ":" + strconv.FormatUint(d.OriginalSeq, 10)
+	if d.Stage == StageNotify {
+		// Several subscribers may dead-letter the same event.
+		id = d.Stage + ":" + d.Name + ":" + d.OriginalStream + ":" + strconv.FormatUint(d.OriginalSeq, 10)
+	}
+	h[HeaderMsgID] = []string{id}
 	msg := &nats.Msg{Subject: DLQSubject(d.Stage, d.Name), Header: h, Data: d.Body}
 	if _, err := b.js.PublishMsg(ctx, msg, jetstream.WithExpectStream(StreamDLQ)); err != nil {
 		return fmt.Errorf("publish %s: %w", msg.Subject, err)

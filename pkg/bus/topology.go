@@ -70,7 +70,7 @@ func (b *Bus) kvConfig() jetstream.KeyValueConfig {
 	}
 }
 
-// EnsureTopology creates or updates the streams and the KV bucket so that they
+// EnsureTopology creates or updates the streams and the KV buckets so that they
 // match the config; it is idempotent and safe to run from several services at
 // once. With jetstream.manage_topology false it only checks that they exist.
 func (b *Bus) EnsureTopology(ctx context.Context) error {
@@ -82,8 +82,10 @@ func (b *Bus) EnsureTopology(ctx context.Context) error {
 			return fmt.Errorf("stream %s: %w", sc.Name, err)
 		}
 	}
-	if _, err := b.js.CreateOrUpdateKeyValue(ctx, b.kvConfig()); err != nil {
-		return fmt.Errorf("kv %s: %w", BucketState, err)
+	for _, kc := range []jetstream.KeyValueConfig{b.kvConfig(), b.deliveriesConfig()} {
+		if _, err := b.js.CreateOrUpdateKeyValue(ctx, kc); err != nil {
+			return fmt.Errorf("kv %s: %w", kc.Bucket, err)
+		}
 	}
 	return nil
 }

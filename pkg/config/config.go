@@ -13,6 +13,7 @@ package config
 import (
 	"time"
 
+	"github.com/idvbus/idvbus/pkg/idv"
 	"github.com/idvbus/idvbus/pkg/webhookauth"
 )
 
@@ -22,6 +23,7 @@ type Config struct {
 	JetStream   JetStream    `yaml:"jetstream"`
 	Ingest      Ingest       `yaml:"ingest"`
 	Normalizer  Normalizer   `yaml:"normalizer"`
+	Notifier    Notifier     `yaml:"notifier"`
 	Log         Log          `yaml:"log"`
 	Sources     []Source     `yaml:"sources"`
 	Subscribers []Subscriber `yaml:"subscribers"`
@@ -169,19 +171,83 @@ type Source struct {
 	Results map[string]map[string]string `yaml:"results,omitempty"`
 }
 
-// Subscriber is one outgoing-webhook receiver (delivered by the notifier).
-type Subscriber struct {
-	Name    string           `yaml:"name"`
-	URL     string           `yaml:"url"`
-	Secrets []string         `yaml:"secrets"`
-	Filter  SubscriberFilter `yaml:"filter"`
-	Format  string           `yaml:"format"`
+// Notifier configures the notifier service (pkg/notify); what is per
+// subscriber is in [Subscriber].
+type Notifier struct {
+	// Listen is the HTTP address of the stand-alone notifier's /healthz,
+	// /readyz and /metrics. The all-in-one idvbus serves them on ingest's address.
+	Listen string `yaml:"listen"`
+	// AckWait is how long JetStream waits for a delivery's outcome before
+	// giving the event to another notifier process. A running notifier keeps
+	// the events it holds alive however long an attempt or a rate limit takes,
+	// so this only bounds how soon a crashed notifier's events are redelivered.
+	AckWait time.Duration `yaml:"ack_wait"`
+	// ShutdownTimeout bounds how long attempts in flight may finish on shutdown.
+	ShutdownTimeout time.Duration `yaml:"shutdown_timeout"`
 }
 
-// SubscriberFilter selects the events a subscriber receives; empty lists match all.
-type SubscriberFilter struct {
-	Vendors  []string `yaml:"vendors"`
-	Types    []string `yaml:"types"`
-	Statuses []string `yaml:"statuses"`
-	Checks   []string `yaml:"checks"`
+// Subscriber is one outgoing-webhook receiver (delivered by the notifier).
+type Subscriber struct {
+	Name string `yaml:"name"`
+	URL  string `yaml:"url"`
+	// Secrets are Standard Webhooks secrets (whsec_<base64>). Each request
+	// carries one signature per secret, so a receiver can rotate without downtime.
+	Secrets []string         `yaml:"secrets"`
+	Filter  SubscriberFilter `yaml:"filter"`
+	// Format is "structured" (the CloudEvent as JSON, the default) or "binary"
+	// (the data as body, attributes in ce-* headers).
+	Format string `yaml:"format"`
+	// Timeout bounds one delivery attempt (connect, send, answer).
+	Timeout time.Duration `yaml:"timeout"`
+	// Concurrency is how many deliveries to this subscriber may be in flight
+	// at once, per notifier process.
+	Concurrency int `yaml:"concurrency"`
+	// Rate caps the delivery attempts per unit of time: "20/s", "600/m",
+	// "1000/h", or a bare number per second; empty or 0 means no limit.
+	Rate string `yaml:"rate"`
+	// Start says where a new subscriber starts: "new" (events stored from its
+	// first start on, the default), "all" (every event still in IDV_EVENTS)
+	// or an RFC 3339 time. It only applies when the durable consumer is
+	// created; later changes have no effect.
+	Start string `yaml:"start"`
+	// MaxAckPending bounds the events handed out and not yet finished,
+	// including those waiting for a retry (JetStream's max_ack_pending of the
+	// durable consumer notify-<name>). When it is reached, new events wait.
+	MaxAckPending int            `yaml:"max_ack_pending"`
+	Retry         Retry          `yaml:"retry"`
+	Breaker       CircuitBreaker `yaml:"breaker"`
 }
+
+// Retry is a subscriber's retry policy after a retryable failure (408, 429,
+// 5xx, 3xx, timeout, connection error).
+type Retry struct {
+	// Schedule are the delays between attempts: the n-th retry waits
+	// Schedule[n-1], the last value repeating, each varied by Jitter and
+	// never shorter than the subscriber's Retry-After.
+	Schedule []time.Duration `yaml:"schedule"`
+	// Jitter varies each delay by up to this fraction either way (up to 1),
+	// so retries of many events do not arrive together. 0 means the default
+	// (0.2); a negative value turns jitter off.
+	Jitter float64 `yaml:"jitter"`
+	// MaxAttempts counts every attempt, the first included. When it is
+	// reached, the event is dead-lettered.
+	MaxAttempts int `yaml:"max_attempts"`
+	// MaxAge: an event is dead-lettered once it is this old (since it was
+	// stored in IDV_EVENTS) and its next attempt would come later.
+	MaxAge time.Duration `yaml:"max_age"`
+}
+
+// CircuitBreaker pauses deliveries to a subscriber that keeps failing, so
+// events wait instead of using up their attempts.
+type CircuitBreaker struct {
+	// Failures is how many retryable failures in a row open the circuit.
+	// 0 means the default (5); a negative value turns the breaker off.
+	Failures int `yaml:"failures"`
+	// Cooldown is how long the circuit stays open before one probe delivery
+	// is let through; a successful probe closes it, a failed one reopens it.
+	Cooldown time.Duration `yaml:"cooldown"`
+}
+
+// SubscriberFilter selects the events a subscriber receives; see
+// [idv.Filter] for the rules. The default is the three decisions.
+type SubscriberFilter = idv.Filter

@@ -70,8 +70,49 @@ func Default() Config {
 			ShutdownTimeout: 20 * time.Second,
 			PinnedTTL:       30 * time.Second,
 		},
+		Notifier: Notifier{
+			Listen: ":8082",
+			// A crashed notifier's events go to another process after 30 s;
+			// a running one keeps its events alive (see Notifier.AckWait).
+			AckWait:         30 * time.Second,
+			ShutdownTimeout: 20 * time.Second,
+		},
 		Log: Log{Level: "info", Format: "json"},
 	}
+}
+
+// Subscriber defaults (README "Subscribers"; the why of each value).
+const (
+	// DefaultSubscriberTimeout: Standard Webhooks asks receivers to answer
+	// within 15-30 s; 15 s keeps a hung receiver from holding a worker long.
+	DefaultSubscriberTimeout = 15 * time.Second
+	// DefaultSubscriberConcurrency: 8 requests in flight per process keeps a
+	// healthy receiver busy without opening a flood of connections to it.
+	DefaultSubscriberConcurrency = 8
+	// DefaultSubscriberMaxAckPending: events waiting for a retry hold a slot
+	// for hours, so the window is wide: a few failing events must not stop
+	// the delivery of the others.
+	DefaultSubscriberMaxAckPending = 10000
+	// DefaultRetryJitter spreads retries of many events by up to ±20 %.
+	DefaultRetryJitter = 0.2
+	// DefaultRetryMaxAttempts: the first attempt and one per schedule entry.
+	DefaultRetryMaxAttempts = 8
+	// DefaultRetryMaxAge: the schedule spans about 28 h; three days leave
+	// room for a circuit that stayed open over a weekend before an event
+	// is dead-lettered (and can be replayed from IDV_DLQ).
+	DefaultRetryMaxAge = 72 * time.Hour
+	// DefaultBreakerFailures in a row open a subscriber's circuit.
+	DefaultBreakerFailures = 5
+	// DefaultBreakerCooldown is how long an open circuit waits before a probe.
+	DefaultBreakerCooldown = 30 * time.Second
+)
+
+// DefaultRetrySchedule is Svix's proven schedule after the first attempt:
+// 5 s, 5 min, 30 min, 2 h, 5 h, 10 h, 10 h (about 28 h in all), which rides
+// out a deploy within minutes and an outage within a day.
+func DefaultRetrySchedule() []time.Duration {
+	return []time.Duration{5 * time.Second, 5 * time.Minute, 30 * time.Minute,
+		2 * time.Hour, 5 * time.Hour, 10 * time.Hour, 10 * time.Hour}
 }
 
 // setSourceDefaults fills what a source may leave out.
@@ -86,7 +127,35 @@ func (s *Subscriber) setDefaults() {
 	if s.Format == "" {
 		s.Format = "structured"
 	}
-	if s.Filter.Statuses == nil && len(s.Filter.Types) == 0 && len(s.Filter.Checks) == 0 {
-		s.Filter.Statuses = []string{"approved", "declined", "needs_review"}
+	s.Filter = s.Filter.Normalized()
+	if s.Timeout == 0 {
+		s.Timeout = DefaultSubscriberTimeout
+	}
+	if s.Concurrency == 0 {
+		s.Concurrency = DefaultSubscriberConcurrency
+	}
+	if s.Start == "" {
+		s.Start = "new"
+	}
+	if s.MaxAckPending == 0 {
+		s.MaxAckPending = DefaultSubscriberMaxAckPending
+	}
+	if s.Retry.Schedule == nil {
+		s.Retry.Schedule = DefaultRetrySchedule()
+	}
+	if s.Retry.Jitter == 0 {
+		s.Retry.Jitter = DefaultRetryJitter
+	}
+	if s.Retry.MaxAttempts == 0 {
+		s.Retry.MaxAttempts = DefaultRetryMaxAttempts
+	}
+	if s.Retry.MaxAge == 0 {
+		s.Retry.MaxAge = DefaultRetryMaxAge
+	}
+	if s.Breaker.Failures == 0 {
+		s.Breaker.Failures = DefaultBreakerFailures
+	}
+	if s.Breaker.Cooldown == 0 {
+		s.Breaker.Cooldown = DefaultBreakerCooldown
 	}
 }

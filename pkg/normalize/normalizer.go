@@ -440,7 +440,7 @@ func (n *Normalizer) deadLetter(ctx context.Context, j *job, reason, class strin
 	dctx, cancel := context.WithTimeout(ctx, attemptTimeout)
 	defer cancel()
 	err := n.o.Bus.PublishDLQ(dctx, bus.DeadLetter{
-		Stage: "normalize", Name: name, Reason: reason,
+		Stage: bus.StageNormalize, Name: name, Reason: reason,
 		OriginalStream: m.Stream, OriginalSubject: m.Subject(), OriginalSeq: m.StreamSeq,
 		Attempts: m.NumDelivered, Header: m.Header(), Body: m.Data(),
 	})

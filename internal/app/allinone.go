@@ -12,7 +12,8 @@ import (
 )
 
 // AllInOne runs idvbus in one process: the embedded JetStream server (unless
-// nats.url points at an external one), the ingest service and the normalizer. It stops in
+// nats.url points at an external one), the ingest service, the normalizer and
+// the notifier. It stops in
 // order on ctx's end: HTTP first (requests in flight finish), then the NATS
 // connection, then the embedded server, which flushes its store.
 func AllInOne(ctx context.Context, cfg config.Config, ln net.Listener, log *zap.Logger) error {
@@ -36,5 +37,5 @@ func AllInOne(ctx context.Context, cfg config.Config, ln net.Listener, log *zap.
 		return err
 	}
 	defer nc.Close()
-	return run(ctx, cfg, nc, ln, log, parts{ingest: true, normalizer: true})
+	return run(ctx, cfg, nc, ln, log, parts{ingest: true, normalizer: true, notifier: true})
 }

@@ -58,3 +58,20 @@ func NormalizerService(ctx context.Context, cfg config.Config, log *zap.Logger) 
 	defer nc.Close()
 	return Normalizer(ctx, cfg, nc, nil, log)
 }
+
+// Notifier runs the notifier on an open NATS connection until ctx ends,
+// serving /healthz, /readyz and /metrics on ln (nil: cfg.Notifier.Listen).
+func Notifier(ctx context.Context, cfg config.Config, nc *nats.Conn, ln net.Listener, log *zap.Logger) error {
+	return run(ctx, cfg, nc, ln, log, parts{notifier: true})
+}
+
+// NotifierService is the stand-alone notifier: it connects to cfg.NATS and
+// runs [Notifier] until ctx ends, then closes the connection.
+func NotifierService(ctx context.Context, cfg config.Config, log *zap.Logger) error {
+	nc, err := bus.Connect(cfg.NATS, "idvbus-notifier", log.Named("nats-client"))
+	if err != nil {
+		return err
+	}
+	defer nc.Close()
+	return Notifier(ctx, cfg, nc, nil, log)
+}

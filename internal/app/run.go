@@ -19,18 +19,21 @@ import (
 	"github.com/idvbus/idvbus/pkg/config"
 	"github.com/idvbus/idvbus/pkg/ingest"
 	"github.com/idvbus/idvbus/pkg/normalize"
+	"github.com/idvbus/idvbus/pkg/notify"
 )
 
 // parts says which services one process runs on its NATS connection.
 type parts struct {
-	ingest, normalizer bool
+	ingest, normalizer, notifier bool
 }
 
 // run runs the chosen services on nc until ctx ends or one fails. They share
 // one Prometheus registry and one HTTP listener: ingest's when ingest runs
 // (webhooks, /healthz, /readyz, /metrics), else a small one on
-// normalizer.listen. The topology is set up in the background; the
-// normalizer starts consuming once it is ready.
+// normalizer.listen or notifier.listen. The topology is set up in the
+// background, then the subscribers' consumers (so no event is published
+// before they exist); /readyz answers 503 until both are done, and the
+// normalizer and notifier start consuming once they are.
 func run(ctx context.Context, cfg config.Config, nc *nats.Conn, ln net.Listener, log *zap.Logger, p parts) error {
 	b, err := bus.New(nc, cfg.JetStream, log.Named("bus"))
 	if err != nil {
@@ -39,9 +42,21 @@ func run(ctx context.Context, cfg config.Config, nc *nats.Conn, ln net.Listener,
 	reg := prometheus.NewRegistry()
 	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 
+	var notifyMetrics *notify.Metrics
+	if p.notifier {
+		notifyMetrics = notify.NewMetrics()
+		if err := notifyMetrics.Register(reg); err != nil {
+			return err
+		}
+		if err := notifyMetrics.RegisterPending(reg, b, subscriberNames(cfg.Subscribers)); err != nil {
+			return err
+		}
+	}
+
 	ctx, cancel := context.WithCancelCause(ctx)
 	defer cancel(nil)
 	topology := make(chan struct{})
+	var notifier *notify.Notifier // set before topology is closed
 	go func() {
 		if err := b.EnsureTopologyRetrying(ctx); err != nil {
 			return // ctx ended first
@@ -53,10 +68,19 @@ func run(ctx context.Context, cfg config.Config, nc *nats.Conn, ln net.Listener,
 				return
 			}
 		}
+		if p.notifier {
+			n, err := setUpNotifier(ctx, cfg, b, notifyMetrics, log.Named("notifier"))
+			if err != nil {
+				cancel(err)
+				return
+			}
+			notifier = n
+		}
 		log.Info("jetstream topology ready", zap.String("server", b.ServerURL()),
-			zap.Strings("sources", sourceNames(cfg.Sources)))
+			zap.Strings("sources", sourceNames(cfg.Sources)), zap.Strings("subscribers", subscriberNames(cfg.Subscribers)))
 		close(topology)
 	}()
+	ready := readiness{b: b, topology: topology}
 
 	var wg sync.WaitGroup
 	if p.normalizer {
@@ -81,6 +105,19 @@ func run(ctx context.Context, cfg config.Config, nc *nats.Conn, ln net.Listener,
 		}()
 	}
 
+	if p.notifier {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			select {
+			case <-topology:
+			case <-ctx.Done():
+				return
+			}
+			_ = notifier.Run(ctx)
+		}()
+	}
+
 	var serveErr error
 	if p.ingest {
 		metrics := ingest.NewMetrics()
@@ -88,7 +125,7 @@ func run(ctx context.Context, cfg config.Config, nc *nats.Conn, ln net.Listener,
 			return err
 		}
 		svc, err := ingest.New(ingest.Options{
-			Config: cfg.Ingest, Sources: cfg.Sources, Store: b, Ready: b,
+			Config: cfg.Ingest, Sources: cfg.Sources, Store: b, Ready: ready,
 			Log: log.Named("ingest"), Metrics: metrics,
 		})
 		if err != nil {
@@ -101,12 +138,16 @@ func run(ctx context.Context, cfg config.Config, nc *nats.Conn, ln net.Listener,
 		}
 		serveErr = svc.Serve(ctx, ln, svc.Handler(reg))
 	} else {
+		key, addr := "normalizer.listen", cfg.Normalizer.Listen
+		if !p.normalizer {
+			key, addr = "notifier.listen", cfg.Notifier.Listen
+		}
 		if ln == nil {
-			if ln, err = net.Listen("tcp", cfg.Normalizer.Listen); err != nil {
-				return fmt.Errorf("normalizer.listen: %w", err)
+			if ln, err = net.Listen("tcp", addr); err != nil {
+				return fmt.Errorf("%s: %w", key, err)
 			}
 		}
-		serveErr = serveOps(ctx, ln, b, reg, log.Named("http"))
+		serveErr = serveOps(ctx, ln, ready, reg, log.Named("http"))
 	}
 	cancel(nil) // the HTTP side stopped: stop the rest too
 	wg.Wait()
@@ -161,7 +202,7 @@ func (e *fatalError) Error() string { return e.err.Error() }
 
 // serveOps serves /healthz, /readyz and /metrics for a service without a
 // public API, until ctx ends.
-func serveOps(ctx context.Context, ln net.Listener, b *bus.Bus, gatherer prometheus.Gatherer, log *zap.Logger) error {
+func serveOps(ctx context.Context, ln net.Listener, b ingest.ReadyChecker, gatherer prometheus.Gatherer, log *zap.Logger) error {
 	mux := http.NewServeMux()
 	mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, _ *http.Request) {
 		w.Header().Set("Content-Type", "application/json")
@@ -197,6 +238,70 @@ func serveOps(ctx context.Context, ln net.Listener, b *bus.Bus, gatherer prometh
 func sourceNames(sources []config.Source) []string {
 	names := make([]string, len(sources))
 	for i, s := range sources {
+		names[i] = s.Name
+	}
+	return names
+}
+
+// readiness is what /readyz checks: the topology (and the subscribers'
+// consumers) set up by this process, and JetStream reachable with every
+// stream and bucket present.
+type readiness struct {
+	b        *bus.Bus
+	topology <-chan struct{}
+}
+
+// errStarting is /readyz's reason while the topology is being set up.
+var errStarting = errors.New("setting up the JetStream topology")
+
+func (r readiness) Ready(ctx context.Context) error {
+	select {
+	case <-r.topology:
+	default:
+		return errStarting
+	}
+	return r.b.Ready(ctx)
+}
+
+// setUpNotifier builds the notifier and creates or updates the subscribers'
+// durable consumers, retrying while JetStream is unavailable. A subscriber
+// that cannot be built (its config) is returned as an error.
+func setUpNotifier(ctx context.Context, cfg config.Config, b *bus.Bus, metrics *notify.Metrics, log *zap.Logger) (*notify.Notifier, error) {
+	wait := time.Second
+	for {
+		n, err := func() (*notify.Notifier, error) {
+			store, err := b.Deliveries(ctx)
+			if err != nil {
+				return nil, err
+			}
+			n, err := notify.New(notify.Options{
+				Config: cfg.Notifier, Subscribers: cfg.Subscribers, Bus: b, Store: store, Log: log, Metrics: metrics,
+			})
+			if err != nil {
+				return nil, &fatalError{err}
+			}
+			return n, n.EnsureConsumers(ctx)
+		}()
+		var fatal *fatalError
+		if errors.As(err, &fatal) {
+			return nil, fatal.err
+		}
+		if err == nil {
+			return n, nil
+		}
+		log.Warn("subscriber consumers not ready; retrying", zap.Duration("retry_in", wait), zap.Error(err))
+		select {
+		case <-ctx.Done():
+			return nil, ctx.Err()
+		case <-time.After(wait):
+		}
+		wait = min(2*wait, 15*time.Second)
+	}
+}
+
+func subscriberNames(subs []config.Subscriber) []string {
+	names := make([]string, len(subs))
+	for i, s := range subs {
 		names[i] = s.Name
 	}
 	return names

@@ -89,11 +89,13 @@ func (b *Bus) Puller(ctx context.Context, stream, durable string) (*Puller, erro
 }
 
 // Fetch asks for up to n messages and calls each for every one as it
-// arrives, returning when n arrived or after wait. Messages that arrive
-// after ctx ended are nak'ed at once for another process to take. each owns
-// the ack of the messages it is given.
+// arrives, returning when n arrived, after wait, or when ctx ends. Messages
+// that arrive after ctx ended are nak'ed at once for another process to
+// take. each owns the ack of the messages it is given.
 func (p *Puller) Fetch(ctx context.Context, n int, wait time.Duration, each func(*Msg)) error {
-	batch, err := p.cons.Fetch(n, jetstream.FetchMaxWait(wait))
+	fctx, cancel := context.WithTimeout(ctx, wait)
+	defer cancel()
+	batch, err := p.cons.Fetch(n, jetstream.FetchContext(fctx))
 	if err != nil {
 		return fmt.Errorf("fetch: %w", err)
 	}
@@ -104,7 +106,8 @@ func (p *Puller) Fetch(ctx context.Context, n int, wait time.Duration, each func
 		}
 		each(wrap(jm))
 	}
-	if err := batch.Error(); err != nil && !errors.Is(err, jetstream.ErrNoMessages) && !errors.Is(err, context.DeadlineExceeded) {
+	if err := batch.Error(); err != nil && !errors.Is(err, jetstream.ErrNoMessages) &&
+		!errors.Is(err, context.DeadlineExceeded) && !errors.Is(err, context.Canceled) {
 		return fmt.Errorf("fetch: %w", err)
 	}
 	return nil

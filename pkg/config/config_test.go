@@ -3,6 +3,7 @@ package config_test
 import (
 	"os"
 	"path/filepath"
+	"reflect"
 	"strings"
 	"testing"
 	"time"
@@ -69,6 +70,16 @@ func TestContractExampleLoads(t *testing.T) {
 	}
 	if cfg.Ingest.PublishTimeout != 5*time.Second || !cfg.JetStream.ManageTopology {
 		t.Errorf("defaults not kept for keys the file omits: %+v", cfg.Ingest)
+	}
+	// The example's subscriber lists the decisions: it gets exactly them, of
+	// every vendor, and no check events.
+	f := cfg.Subscribers[0].Filter
+	if want := (config.SubscriberFilter{Statuses: []string{"approved", "declined", "needs_review"}}); !reflect.DeepEqual(f, want) {
+		t.Errorf("subscriber filter = %+v, want %+v", f, want)
+	}
+	wantSubjects := []string{"idv.events.*.verification.approved", "idv.events.*.verification.declined", "idv.events.*.verification.needs_review"}
+	if got := f.Subjects(); !reflect.DeepEqual(got, wantSubjects) {
+		t.Errorf("subscriber subjects = %q, want %q", got, wantSubjects)
 	}
 }
 
@@ -192,7 +203,7 @@ func TestValidationErrors(t *testing.T) {
 		{"tls pair", "nats: {url: 'nats://h:1', tls: {cert_file: /etc/hostname}}", "nats.tls: cert_file and key_file go together"},
 		{"log level", "log: {level: loud}", `log.level: "loud" is not one of`},
 		{"subscriber secret", "subscribers: [{name: s, url: 'http://h/x', secrets: [plain]}]", "subscribers[0].secrets[0]: must be a Standard Webhooks secret"},
-		{"subscriber url", "subscribers: [{name: s, url: 'ftp://h/x', secrets: [whsec_abc]}]", `subscribers[0].url: "ftp://h/x" is not an http(s) URL`},
+		{"subscriber url", "subscribers: [{name: s, url: 'ftp://h/x', secrets: [" + testSecret + "]}]", `subscribers[0].url: "ftp://h/x" is not an http(s) URL`},
 		{"workers", "normalizer: {workers: 0}", "normalizer.workers: 0 is not between 1 and 4096"},
 		{"backoff beyond the duplicate window", "normalizer: {max_deliveries: 20, backoff: [10m]}", "normalizer.backoff: 20 deliveries span 3h10m0s, not less than jetstream.duplicate_window 1h0m0s"},
 		{"no backoff", "normalizer: {backoff: []}", "normalizer.backoff: at least one delay is required"},

@@ -27,6 +27,8 @@ var envNotSettings = map[string]bool{
 //	IDVBUS_INGEST_MAX_BODY_BYTES=2097152
 //	IDVBUS_JETSTREAM_RAW_MAX_AGE=168h
 //	IDVBUS_SOURCES_PERSONA_AUTH_SECRETS=wbhsec_new,wbhsec_old   (lists: comma-separated)
+//	IDVBUS_SUBSCRIBERS_ONBOARDING_RETRY_SCHEDULE=5s,1m,10m
+//	IDVBUS_SUBSCRIBERS_ONBOARDING_RETRY_JITTER=0.1
 //
 // Only env reaches it, so tests are hermetic. An IDVBUS_ variable that names no
 // setting comes back as a warning (it is most likely misspelt).
@@ -106,11 +108,17 @@ func setFromString(v reflect.Value, s string) error {
 		}
 		v.SetBool(b)
 	case reflect.Int, reflect.Int64, reflect.Int32:
-		n, err := strconv.ParseInt(s, 10, 64)
+		n, err := strconv.ParseInt(s, 10, v.Type().Bits())
 		if err != nil {
 			return fmt.Errorf("%q is not an integer", s)
 		}
 		v.SetInt(n)
+	case reflect.Float64, reflect.Float32:
+		f, err := strconv.ParseFloat(s, v.Type().Bits())
+		if err != nil {
+			return fmt.Errorf("%q is not a number", s)
+		}
+		v.SetFloat(f)
 	case reflect.Slice:
 		if v.Type().Elem() == reflect.TypeOf(time.Duration(0)) {
 			var ds []time.Duration

@@ -3,6 +3,7 @@ package config
 import (
 	"errors"
 	"fmt"
+	"math"
 	"net"
 	"net/netip"
 	"net/url"
@@ -25,6 +26,28 @@ var NamePattern = regexp.MustCompile(`^[a-z0-9_-]{1,64}$`)
 // above 8 MB, and no IDV webhook comes near it.
 const MaxBodyLimit = 8 << 20
 
+// Subscriber limits.
+const (
+	// MinSubscriberSecretBytes: the Standard Webhooks spec asks for secrets of
+	// 24 to 64 random bytes; a shorter HMAC key is easier to guess.
+	MinSubscriberSecretBytes = 24
+	// MinSubscriberTimeout and MaxSubscriberTimeout bound one attempt: below
+	// 1 s a healthy receiver behind TLS times out; above 5 min a hung one
+	// holds a delivery slot for longer than any receiver should take.
+	MinSubscriberTimeout = time.Second
+	MaxSubscriberTimeout = 5 * time.Minute
+	// MaxSubscriberConcurrency caps the requests in flight to one subscriber
+	// per process: more is a flood of connections, not throughput.
+	MaxSubscriberConcurrency = 1024
+	// MaxSubscriberMaxAckPending caps the events JetStream tracks as pending
+	// for one consumer; a larger value is most likely a typo, and each pending
+	// event costs server memory.
+	MaxSubscriberMaxAckPending = 1_000_000
+	// MinBreakerCooldown keeps an open circuit from probing a failing
+	// subscriber in a tight loop.
+	MinBreakerCooldown = 100 * time.Millisecond
+)
+
 type durationField struct {
 	name string
 	d    time.Duration
@@ -45,6 +68,7 @@ func (c Config) Validate() error {
 	c.JetStream.validate(&p)
 	c.Ingest.validate(&p)
 	c.Normalizer.validate(c.JetStream.DuplicateWindow, &p)
+	c.Notifier.validate(&p)
 	c.Log.validate(&p)
 	seen := map[string]bool{}
 	for i, s := range c.Sources {
@@ -62,7 +86,7 @@ func (c Config) Validate() error {
 			p.add(field+".name", "%q is used by another subscriber", s.Name)
 		}
 		seen[s.Name] = true
-		s.validate(field, &p)
+		s.validate(field, c.JetStream.EventsMaxAge, &p)
 	}
 	if len(p) == 0 {
 		return nil
@@ -236,6 +260,18 @@ func (n Normalizer) validate(dupWindow time.Duration, p *problems) {
 	}
 }
 
+func (n Notifier) validate(p *problems) {
+	if n.Listen == "" {
+		p.add("notifier.listen", "must be set")
+	}
+	if n.AckWait < time.Second {
+		p.add("notifier.ack_wait", "%s is shorter than 1s", n.AckWait)
+	}
+	if n.ShutdownTimeout <= 0 {
+		p.add("notifier.shutdown_timeout", "must be positive")
+	}
+}
+
 func (l Log) validate(p *problems) {
 	switch l.Level {
 	case "debug", "info", "warn", "error":
@@ -269,7 +305,9 @@ func (s Source) validate(field string, p *problems) {
 	}
 }
 
-func (s Subscriber) validate(field string, p *problems) {
+// validate checks a subscriber whose defaults are applied. eventsMaxAge is
+// jetstream.events_max_age: retries must end before their event leaves IDV_EVENTS.
+func (s Subscriber) validate(field string, eventsMaxAge time.Duration, p *problems) {
 	if !NamePattern.MatchString(s.Name) {
 		p.add(field+".name", "%q must match %s", s.Name, NamePattern)
 	}
@@ -280,12 +318,83 @@ func (s Subscriber) validate(field string, p *problems) {
 		p.add(field+".secrets", "at least one secret is required")
 	}
 	for i, sec := range s.Secrets {
+		// Never quote the secret: this line ends up in logs.
+		f := fmt.Sprintf("%s.secrets[%d]", field, i)
 		if !strings.HasPrefix(sec, "whsec_") || len(sec) <= len("whsec_") {
-			p.add(fmt.Sprintf("%s.secrets[%d]", field, i), "must be a Standard Webhooks secret whsec_<base64>")
+			p.add(f, "must be a Standard Webhooks secret whsec_<base64>")
+		} else if key, err := webhookauth.DecodeStandardSecret(sec); err != nil {
+			p.add(f, "must be a Standard Webhooks secret whsec_<base64>: the part after whsec_ is not base64")
+		} else if len(key) < MinSubscriberSecretBytes {
+			p.add(f, "decodes to %d bytes; Standard Webhooks secrets have at least %d (e.g. whsec_ followed by the output of openssl rand -base64 32)", len(key), MinSubscriberSecretBytes)
 		}
 	}
+	s.validateFilter(field+".filter", p)
 	if s.Format != "structured" && s.Format != "binary" {
 		p.add(field+".format", "%q is not one of structured, binary", s.Format)
+	}
+	if s.Timeout < MinSubscriberTimeout || s.Timeout > MaxSubscriberTimeout {
+		p.add(field+".timeout", "%s is not between %s and %s", s.Timeout, MinSubscriberTimeout, MaxSubscriberTimeout)
+	}
+	if s.Concurrency < 1 || s.Concurrency > MaxSubscriberConcurrency {
+		p.add(field+".concurrency", "%d is not between 1 and %d", s.Concurrency, MaxSubscriberConcurrency)
+	}
+	switch {
+	case s.MaxAckPending < s.Concurrency:
+		p.add(field+".max_ack_pending", "%d is less than concurrency %d", s.MaxAckPending, s.Concurrency)
+	case s.MaxAckPending > MaxSubscriberMaxAckPending:
+		p.add(field+".max_ack_pending", "%d is more than %d", s.MaxAckPending, MaxSubscriberMaxAckPending)
+	}
+	if _, err := s.RateLimit(); err != nil {
+		p.add(field+".rate", "%v", err)
+	}
+	if _, _, err := s.StartAt(); err != nil {
+		p.add(field+".start", "%v", err)
+	}
+	s.Retry.validate(field+".retry", eventsMaxAge, p)
+	if s.Breaker.Failures > 0 && s.Breaker.Cooldown < MinBreakerCooldown {
+		p.add(field+".breaker.cooldown", "%s is shorter than %s", s.Breaker.Cooldown, MinBreakerCooldown)
+	}
+}
+
+// validateFilter reports the filter's own problems (see [idv.Filter.Validate])
+// and vendors that are not registered.
+func (s Subscriber) validateFilter(field string, p *problems) {
+	if err := s.Filter.Validate(); err != nil {
+		for _, line := range strings.Split(err.Error(), "\n") {
+			*p = append(*p, field+"."+line)
+		}
+	}
+	for _, v := range s.Filter.Vendors {
+		// Names that cannot be a vendor name were reported above.
+		if _, ok := vendors.Lookup(v); !ok && NamePattern.MatchString(v) {
+			p.add(field+".vendors", "%q is not one of %s", v, strings.Join(vendors.Names(), ", "))
+		}
+	}
+}
+
+func (r Retry) validate(field string, eventsMaxAge time.Duration, p *problems) {
+	if len(r.Schedule) == 0 {
+		p.add(field+".schedule", "at least one delay is required")
+	}
+	for i, d := range r.Schedule {
+		if d <= 0 {
+			p.add(fmt.Sprintf("%s.schedule[%d]", field, i), "must be positive")
+		}
+	}
+	switch {
+	case math.IsNaN(r.Jitter):
+		p.add(field+".jitter", "must be a number")
+	case r.Jitter > 1:
+		p.add(field+".jitter", "%g is more than 1 (a negative value turns jitter off)", r.Jitter)
+	}
+	if r.MaxAttempts < 1 {
+		p.add(field+".max_attempts", "must be at least 1")
+	}
+	switch {
+	case r.MaxAge <= 0:
+		p.add(field+".max_age", "must be positive")
+	case eventsMaxAge > 0 && r.MaxAge > eventsMaxAge:
+		p.add(field+".max_age", "%s is longer than jetstream.events_max_age %s: events would leave the stream before their retries end", r.MaxAge, eventsMaxAge)
 	}
 }
 

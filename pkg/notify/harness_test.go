@@ -1,0 +1,264 @@
+package notify_test
+
+import (
+	"context"
+	"encoding/base64"
+	"fmt"
+	"io"
+	"net/http"
+	"net/http/httptest"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/nats-io/nats.go"
+	"github.com/nats-io/nats.go/jetstream"
+	"github.com/prometheus/client_golang/prometheus"
+	standardwebhooks "github.com/standard-webhooks/standard-webhooks/libraries/go"
+	"go.uber.org/zap/zaptest"
+
+	"github.com/idvbus/idvbus/internal/natstest"
+	"github.com/idvbus/idvbus/pkg/bus"
+	"github.com/idvbus/idvbus/pkg/config"
+	"github.com/idvbus/idvbus/pkg/idv"
+	"github.com/idvbus/idvbus/pkg/notify"
+)
+
+// Secrets of 32 random-looking bytes, as a receiver would be given.
+var (
+	secretOld = "whsec_" + base64.StdEncoding.EncodeToString([]byte("old-secret-0123456789abcdefghijk"))
+	secretNew = "whsec_" + base64.StdEncoding.EncodeToString([]byte("new-secret-0123456789abcdefghijk"))
+)
+
+// stack is an in-process JetStream with idvbus's topology.
+type stack struct {
+	srv *natstest.Server
+	cfg config.Config
+	b   *bus.Bus
+}
+
+func newStack(t *testing.T) *stack {
+	t.Helper()
+	srv := natstest.RunJS(t)
+	cfg := config.Default()
+	cfg.Notifier.AckWait = 2 * time.Second
+	cfg.Notifier.ShutdownTimeout = 2 * time.Second
+	s := &stack{srv: srv, cfg: cfg}
+	b, err := bus.New(srv.Connect(t), cfg.JetStream, zaptest.NewLogger(t))
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	if err := b.EnsureTopology(ctx); err != nil {
+		t.Fatal(err)
+	}
+	s.b = b
+	return s
+}
+
+// subscriber returns a subscriber config with test-sized defaults: short
+// timeout and schedule, no jitter.
+func subscriber(name, url string) config.Subscriber {
+	return config.Subscriber{
+		Name: name, URL: url, Secrets: []string{secretNew},
+		Filter: idv.Filter{}.Normalized(), Format: notify.FormatStructured,
+		Timeout: time.Second, Concurrency: 4, Start: "all", MaxAckPending: 1000,
+		Retry:   config.Retry{Schedule: []time.Duration{100 * time.Millisecond}, Jitter: -1, MaxAttempts: 3, MaxAge: time.Hour},
+		Breaker: config.CircuitBreaker{Failures: -1},
+	}
+}
+
+// running is a notifier running on its own connection.
+type running struct {
+	nc      *nats.Conn
+	cancel  context.CancelFunc
+	done    chan struct{}
+	metrics *notify.Metrics
+}
+
+func (s *stack) run(t *testing.T, subs ...config.Subscriber) *running {
+	t.Helper()
+	nc, err := nats.Connect(s.srv.URL())
+	if err != nil {
+		t.Fatal(err)
+	}
+	b, err := bus.New(nc, s.cfg.JetStream, zaptest.NewLogger(t))
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	store, err := b.Deliveries(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	m := notify.NewMetrics()
+	if err := m.Register(prometheus.NewRegistry()); err != nil {
+		t.Fatal(err)
+	}
+	n, err := notify.New(notify.Options{Config: s.cfg.Notifier, Subscribers: subs, Bus: b, Store: store,
+		Log: zaptest.NewLogger(t).Named("notifier"), Metrics: m})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := n.EnsureConsumers(ctx); err != nil {
+		t.Fatal(err)
+	}
+	r := &running{nc: nc, cancel: cancel, done: make(chan struct{}), metrics: m}
+	go func() { defer close(r.done); _ = n.Run(ctx) }()
+	t.Cleanup(r.stop)
+	return r
+}
+
+// stop stops the notifier cleanly and waits for it.
+func (r *running) stop() {
+	r.cancel()
+	<-r.done
+	r.nc.Close()
+}
+
+// kill drops the notifier's connection first, as a crash would: nothing it
+// held is acked or nak'ed.
+func (r *running) kill() {
+	r.nc.Close()
+	r.cancel()
+	<-r.done
+}
+
+// publish stores a verification event in IDV_EVENTS and returns its id.
+func (s *stack) publish(t *testing.T, vendor, verificationID string, status idv.Status, rev uint64) string {
+	t.Helper()
+	id := fmt.Sprintf("evt-%s-%s-%d", vendor, verificationID, rev)
+	now := time.Now().UTC()
+	e, err := idv.NewVerificationUpdated(idv.Meta{ID: id, Source: vendor, Vendor: vendor, Subject: verificationID, Time: now},
+		idv.VerificationUpdated{VerificationID: verificationID, Vendor: vendor, Source: vendor, Status: status,
+			Terminal: status.Terminal(), DecidedBy: idv.DecidedByVendor, Revision: rev, VendorEvent: "test",
+			OccurredAt: now, ReceivedAt: now, Raw: idv.RawRef{Stream: bus.StreamRaw, Seq: rev}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	m, err := idv.ToNATS(e)
+	if err != nil {
+		t.Fatal(err)
+	}
+	m.Subject = idv.VerificationSubject(vendor, status)
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	if _, err := s.b.PublishEvents(ctx, []*nats.Msg{m}); err != nil {
+		t.Fatal(err)
+	}
+	return id
+}
+
+// publishCheck stores a check event and returns its id.
+func (s *stack) publishCheck(t *testing.T, vendor, verificationID string, check idv.Check, result idv.Result) string {
+	t.Helper()
+	id := fmt.Sprintf("chk-%s-%s-%s", vendor, verificationID, check)
+	now := time.Now().UTC()
+	e, err := idv.NewCheckCompleted(idv.Meta{ID: id, Source: vendor, Vendor: vendor, Subject: verificationID, Time: now},
+		idv.CheckCompleted{VerificationID: verificationID, Vendor: vendor, Source: vendor, Check: check, Result: result,
+			VendorCheck: string(check), OccurredAt: now, ReceivedAt: now, Raw: idv.RawRef{Stream: bus.StreamRaw, Seq: 1}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	m, err := idv.ToNATS(e)
+	if err != nil {
+		t.Fatal(err)
+	}
+	m.Subject = idv.CheckSubject(vendor, check)
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	if _, err := s.b.PublishEvents(ctx, []*nats.Msg{m}); err != nil {
+		t.Fatal(err)
+	}
+	return id
+}
+
+// request is one request a receiver got.
+type request struct {
+	at       time.Time
+	header   http.Header
+	body     []byte
+	verified error // the reference library's verdict
+}
+
+// receiver is a subscriber's endpoint: it verifies each request with the
+// Standard Webhooks reference library and answers what answer says.
+type receiver struct {
+	t      *testing.T
+	srv    *httptest.Server
+	wh     *standardwebhooks.Webhook
+	mu     sync.Mutex
+	reqs   []request
+	answer func(n int, r *http.Request) int // n counts requests from 1
+}
+
+func newReceiver(t *testing.T, secret string, answer func(n int, r *http.Request) int) *receiver {
+	t.Helper()
+	wh, err := standardwebhooks.NewWebhook(secret)
+	if err != nil {
+		t.Fatal(err)
+	}
+	rc := &receiver{t: t, wh: wh, answer: answer}
+	rc.srv = httptest.NewServer(http.HandlerFunc(rc.serve))
+	t.Cleanup(rc.srv.Close)
+	return rc
+}
+
+func (rc *receiver) serve(w http.ResponseWriter, r *http.Request) {
+	body, _ := io.ReadAll(r.Body)
+	rc.mu.Lock()
+	rc.reqs = append(rc.reqs, request{at: time.Now(), header: r.Header.Clone(), body: body, verified: rc.wh.Verify(body, r.Header)})
+	n := len(rc.reqs)
+	rc.mu.Unlock()
+	status := http.StatusNoContent
+	if rc.answer != nil {
+		status = rc.answer(n, r)
+	}
+	w.WriteHeader(status)
+}
+
+func (rc *receiver) requests() []request {
+	rc.mu.Lock()
+	defer rc.mu.Unlock()
+	return append([]request(nil), rc.reqs...)
+}
+
+// ids returns the webhook-id of every request, in arrival order.
+func (rc *receiver) ids() []string {
+	var out []string
+	for _, r := range rc.requests() {
+		out = append(out, r.header.Get("webhook-id"))
+	}
+	return out
+}
+
+// dlq returns the dead letters of the notify stage for a subscriber.
+func (s *stack) dlq(t *testing.T, subscriber string) []*jetstream.RawStreamMsg {
+	t.Helper()
+	var out []*jetstream.RawStreamMsg
+	for _, m := range natstest.ReadStream(t, s.srv.URL(), bus.StreamDLQ) {
+		if m.Subject == bus.DLQSubject(bus.StageNotify, subscriber) {
+			out = append(out, m)
+		}
+	}
+	return out
+}
+
+// pending returns the subscriber consumer's undelivered and unacked counts.
+func (s *stack) pending(t *testing.T, subscriber string) (uint64, int) {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	p, ap, err := s.b.ConsumerPending(ctx, bus.StreamEvents, notify.Durable(subscriber))
+	if err != nil {
+		t.Fatal(err)
+	}
+	return p, ap
+}
+
+// settled reports whether the subscriber has nothing left to deliver.
+func (s *stack) settled(t *testing.T, subscriber string) bool {
+	p, ap := s.pending(t, subscriber)
+	return p == 0 && ap == 0
+}

@@ -115,14 +115,14 @@ func DefaultRetrySchedule() []time.Duration {
 		2 * time.Hour, 5 * time.Hour, 10 * time.Hour, 10 * time.Hour}
 }
 
-// setSourceDefaults fills what a source may leave out.
+// setDefaults fills what a source may leave out.
 func (s *Source) setDefaults() {
 	if s.DecisionPolicy == "" {
 		s.DecisionPolicy = "vendor"
 	}
 }
 
-// setSubscriberDefaults fills what a subscriber may leave out.
+// setDefaults fills what a subscriber may leave out.
 func (s *Subscriber) setDefaults() {
 	if s.Format == "" {
 		s.Format = "structured"

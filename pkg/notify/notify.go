@@ -103,11 +103,16 @@ func (n *Notifier) consumerOptions(s config.Subscriber) (bus.ConsumerOptions, er
 	if err != nil {
 		return bus.ConsumerOptions{}, err
 	}
+	subjects := s.Filter.Subjects()
+	if len(subjects) == 0 {
+		// To JetStream no filter means every subject.
+		return bus.ConsumerOptions{}, errors.New("the filter chooses no event")
+	}
 	return bus.ConsumerOptions{
 		Stream:         bus.StreamEvents,
 		Durable:        Durable(s.Name),
 		Description:    "idvbus notifier: webhooks to subscriber " + s.Name,
-		FilterSubjects: s.Filter.Subjects(),
+		FilterSubjects: subjects,
 		AckWait:        n.o.Config.AckWait,
 		MaxAckPending:  s.MaxAckPending,
 		DeliverNew:     deliverNew,

@@ -318,7 +318,7 @@ func TestWorkShutdown(t *testing.T) {
 		mu.Unlock()
 		_ = m.Ack()
 	})
-	natstest.Eventually(t, 10*time.Second, "the nak'ed messages redelivered", func() bool { return s.settled(t) })
+	natstest.Eventually(t, 10*time.Second, "the nak'ed messages redelivered", func() bool { p, a, _ := s.b.ConsumerPending(context.Background(), bus.StreamEvents, workDurable); mu.Lock(); t.Logf("pending %d ack %d got %v", p, a, got); mu.Unlock(); dbgInfo(t, s.srv.URL()); return s.settled(t) })
 	if err := stop2(); err != nil {
 		t.Fatal(err)
 	}

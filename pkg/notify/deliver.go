@@ -268,7 +268,7 @@ func (d *deliverer) retry(ctx context.Context, m *bus.Msg, id string, attempt in
 	}
 	d.o.Metrics.retries.WithLabelValues(d.name).Inc()
 	d.log.Warn("delivery failed; will retry", zap.String("event_id", id), zap.Uint64("stream_seq", m.StreamSeq),
-		zap.Int("attempt", attempt), zap.Int("status", out.status), zap.String("error", out.detail),
+		zap.Int("attempt", attempt), statusField(out.status), zap.String("error", out.detail),
 		zap.Duration("retry_in", delay))
 }
 
@@ -321,7 +321,7 @@ func (d *deliverer) deadLetter(ctx context.Context, m *bus.Msg, reason, detail s
 	}
 	d.o.Metrics.deadLetters.WithLabelValues(d.name, reason).Inc()
 	d.log.Warn("event dead-lettered", zap.String("event_id", id), zap.Uint64("stream_seq", m.StreamSeq),
-		zap.String("reason", reason), zap.Int("attempts", attempts), zap.Int("status", status), zap.String("error", detail))
+		zap.String("reason", reason), zap.Int("attempts", attempts), statusField(status), zap.String("error", detail))
 }
 
 // load reads m's failed attempts; a store error counts as none (more
@@ -398,4 +398,12 @@ func receivedAt(data []byte) time.Time {
 	}
 	_ = json.Unmarshal(data, &v)
 	return v.ReceivedAt
+}
+
+// statusField logs an HTTP status, or nothing when there was no answer.
+func statusField(status int) zap.Field {
+	if status == 0 {
+		return zap.Skip()
+	}
+	return zap.Int("status", status)
 }

@@ -219,7 +219,7 @@ func TestAsyncAPIRawAndDeadLetterHeaders(t *testing.T) {
 			[]string{"Idv-Content-Type", "Idv-Received-At", "Idv-Request-Id", "Idv-Source", "Idv-Vendor", "Nats-Msg-Id"},
 			[]string{"Idv-Received-At", "Idv-Request-Id", "Idv-Source", "Idv-Vendor", "Nats-Msg-Id"}},
 		{"deadLetter",
-			[]string{"Idv-Attempts", "Idv-Error", "Idv-Original-Seq", "Idv-Original-Subject", "Idv-Stage", "Nats-Msg-Id"},
+			[]string{"Idv-Attempts", "Idv-Error", "Idv-Last-Status", "Idv-Original-Seq", "Idv-Original-Subject", "Idv-Stage", "Nats-Msg-Id"},
 			[]string{"Idv-Attempts", "Idv-Error", "Idv-Original-Seq", "Idv-Original-Subject", "Idv-Stage"}},
 	} {
 		m := get(t, doc, "components", "messages", tc.message)

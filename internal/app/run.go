@@ -267,6 +267,9 @@ func (r readiness) Ready(ctx context.Context) error {
 // durable consumers, retrying while JetStream is unavailable. A subscriber
 // that cannot be built (its config) is returned as an error.
 func setUpNotifier(ctx context.Context, cfg config.Config, b *bus.Bus, metrics *notify.Metrics, log *zap.Logger) (*notify.Notifier, error) {
+	if len(cfg.Subscribers) == 0 {
+		log.Warn("no subscribers configured: the notifier has nothing to deliver (README, Subscribers)")
+	}
 	wait := time.Second
 	for {
 		n, err := func() (*notify.Notifier, error) {

@@ -268,7 +268,7 @@ func (r readiness) Ready(ctx context.Context) error {
 // that cannot be built (its config) is returned as an error.
 func setUpNotifier(ctx context.Context, cfg config.Config, b *bus.Bus, metrics *notify.Metrics, log *zap.Logger) (*notify.Notifier, error) {
 	if len(cfg.Subscribers) == 0 {
-		log.Warn("no subscribers configured: the notifier has nothing to deliver (README, Subscribers)")
+		log.Info("no subscribers configured: nothing to deliver by webhook (README, Subscribers)")
 	}
 	wait := time.Second
 	for {

@@ -89,13 +89,15 @@ func (b *Bus) Puller(ctx context.Context, stream, durable string) (*Puller, erro
 }
 
 // Fetch asks for up to n messages and calls each for every one as it
-// arrives, returning when n arrived, after wait, or when ctx ends. Messages
-// that arrive after ctx ended are nak'ed at once for another process to
-// take. each owns the ack of the messages it is given.
+// arrives, returning when n arrived or after wait (keep it short: a stop
+// waits for it). Messages that arrive after ctx ended are nak'ed at once for
+// another process to take. each owns the ack of the messages it is given.
 func (p *Puller) Fetch(ctx context.Context, n int, wait time.Duration, each func(*Msg)) error {
-	fctx, cancel := context.WithTimeout(ctx, wait)
-	defer cancel()
-	batch, err := p.cons.Fetch(n, jetstream.FetchContext(fctx))
+	// Not FetchContext(ctx): when ctx ends, the client would stop listening
+	// while the server's pull request stays open, and what the server sends
+	// into it would wait for the ack wait. Listen until the request expires
+	// instead, and give back what arrives after ctx ended.
+	batch, err := p.cons.Fetch(n, jetstream.FetchMaxWait(wait))
 	if err != nil {
 		return fmt.Errorf("fetch: %w", err)
 	}
@@ -106,8 +108,7 @@ func (p *Puller) Fetch(ctx context.Context, n int, wait time.Duration, each func
 		}
 		each(wrap(jm))
 	}
-	if err := batch.Error(); err != nil && !errors.Is(err, jetstream.ErrNoMessages) &&
-		!errors.Is(err, context.DeadlineExceeded) && !errors.Is(err, context.Canceled) {
+	if err := batch.Error(); err != nil && !errors.Is(err, jetstream.ErrNoMessages) && !errors.Is(err, context.DeadlineExceeded) {
 		return fmt.Errorf("fetch: %w", err)
 	}
 	return nil

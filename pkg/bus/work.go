@@ -18,21 +18,23 @@ type WorkOptions struct {
 	// JetStream does not redeliver it while it waits or is handled however
 	// long that takes. Keep it well below the consumer's ack wait (a third).
 	KeepAlive time.Duration
-	// FetchWait bounds one pull request; 0 means 2 s.
+	// FetchWait bounds one pull request, and so how long a stop waits for
+	// the last one; 0 means 1 s.
 	FetchWait time.Duration
 	// Gate, when set, is asked before each pull how many messages may be
-	// taken now; 0 means none, to ask again after wait (e.g. while a
-	// subscriber's circuit is open).
+	// taken now; 0 means none, to ask again after wait (at least 10 ms; e.g.
+	// while a subscriber's circuit is open).
 	Gate func() (max int, wait time.Duration)
 	// ShutdownTimeout bounds how long handlers may go on after ctx ended;
-	// then the context they were given is cancelled.
+	// then the context they were given is cancelled (0: at once).
 	ShutdownTimeout time.Duration
 }
 
 // Work pulls messages and calls handle for each, up to o.Concurrency at
-// once, until ctx ends. It then stops pulling, naks the messages still
-// waiting for their turn (another process takes them at once), lets the
-// running handlers finish and returns. handle owns the ack; its context
+// once, until ctx ends. It then stops pulling, lets the running handlers
+// finish, and naks each message still waiting behind one of them when its
+// turn comes (so another process takes it at once, still after its
+// predecessor), then returns. handle owns the ack; its context
 // outlives ctx by at most o.ShutdownTimeout. A pull error ends Work (after
 // the handlers finished) and is returned.
 func (p *Puller) Work(ctx context.Context, o WorkOptions, handle func(context.Context, *Msg)) error {
@@ -40,7 +42,7 @@ func (p *Puller) Work(ctx context.Context, o WorkOptions, handle func(context.Co
 		o.Concurrency = 1
 	}
 	if o.FetchWait <= 0 {
-		o.FetchWait = 2 * time.Second
+		o.FetchWait = time.Second
 	}
 	hctx, cancel := context.WithCancel(context.WithoutCancel(ctx))
 	defer cancel()
@@ -84,6 +86,9 @@ type worker struct {
 // pull reserves free slots and fetches that many messages, until ctx ends.
 func (w *worker) pull(p *Puller) error {
 	for {
+		if w.ctx.Err() != nil {
+			return nil // select below picks at random among ready cases
+		}
 		// Wait for one free slot, then take every other free one.
 		select {
 		case w.slots <- struct{}{}:
@@ -101,19 +106,19 @@ func (w *worker) pull(p *Puller) error {
 			}
 		}
 		if w.o.Gate != nil {
-			max, wait := w.o.Gate()
-			if max <= 0 {
+			allowed, wait := w.o.Gate()
+			if allowed <= 0 {
 				w.release(n)
 				select {
-				case <-time.After(wait):
+				case <-time.After(max(wait, 10*time.Millisecond)):
 					continue
 				case <-w.ctx.Done():
 					return nil
 				}
 			}
-			if n > max {
-				w.release(n - max)
-				n = max
+			if n > allowed {
+				w.release(n - allowed)
+				n = allowed
 			}
 		}
 		got := 0

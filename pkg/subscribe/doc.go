@@ -30,7 +30,10 @@
 // event more than once, and must be idempotent. Deduplicate on [Event.ID]: the
 // CloudEvent id is derived from the vendor's webhook, so it is the same on
 // every redelivery, on a replay of IDV_EVENTS, and when the normalizer
-// publishes an event again after a crash.
+// publishes an event again after a crash. An event ends without a
+// handler's success only when its type has no handler (skipped) or when it
+// is given up (logged and passed to OnGiveUp); either way it stays in
+// IDV_EVENTS for a replay.
 //
 // # Ordering
 //

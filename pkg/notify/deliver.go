@@ -248,8 +248,8 @@ func (d *deliverer) handle(ctx context.Context, m *bus.Msg) {
 // dead-letters the event when its attempts or its age run out.
 func (d *deliverer) retry(ctx context.Context, m *bus.Msg, id string, attempt int, out outcome, now time.Time) {
 	if out.retryAfter > 0 && (out.status == http.StatusTooManyRequests || out.status == http.StatusServiceUnavailable) {
-		// The subscriber as a whole asked for a pause.
-		d.pausedUntil.Store(now.Add(out.retryAfter).UnixNano())
+		// The subscriber as a whole asked for a pause, counted from its answer.
+		d.pause(d.o.Now().Add(out.retryAfter))
 	}
 	if attempt >= d.cfg.Retry.MaxAttempts {
 		d.deadLetter(ctx, m, ReasonAttemptsExhausted,
@@ -270,6 +270,18 @@ func (d *deliverer) retry(ctx context.Context, m *bus.Msg, id string, attempt in
 	d.log.Warn("delivery failed; will retry", zap.String("event_id", id), zap.Uint64("stream_seq", m.StreamSeq),
 		zap.Int("attempt", attempt), statusField(out.status), zap.String("error", out.detail),
 		zap.Duration("retry_in", delay))
+}
+
+// pause holds every delivery to the subscriber until until, unless a longer
+// pause is already on: concurrent answers never shorten one.
+func (d *deliverer) pause(until time.Time) {
+	u := until.UnixNano()
+	for {
+		cur := d.pausedUntil.Load()
+		if u <= cur || d.pausedUntil.CompareAndSwap(cur, u) {
+			return
+		}
+	}
 }
 
 // postpone puts m back without an attempt for about wait, or dead-letters

@@ -1,12 +1,17 @@
 package notify_test
 
 import (
+	"bytes"
 	"context"
 	"encoding/base64"
+	"encoding/json"
 	"fmt"
 	"io"
 	"net/http"
 	"net/http/httptest"
+	"slices"
+	"strconv"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -14,6 +19,7 @@ import (
 	"github.com/nats-io/nats.go"
 	"github.com/nats-io/nats.go/jetstream"
 	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/testutil"
 	standardwebhooks "github.com/standard-webhooks/standard-webhooks/libraries/go"
 	"go.uber.org/zap/zaptest"
 
@@ -75,6 +81,7 @@ type running struct {
 	cancel  context.CancelFunc
 	done    chan struct{}
 	metrics *notify.Metrics
+	reg     *prometheus.Registry // where metrics are registered
 }
 
 func (s *stack) run(t *testing.T, subs ...config.Subscriber) *running {
@@ -93,7 +100,8 @@ func (s *stack) run(t *testing.T, subs ...config.Subscriber) *running {
 		t.Fatal(err)
 	}
 	m := notify.NewMetrics()
-	if err := m.Register(prometheus.NewRegistry()); err != nil {
+	reg := prometheus.NewRegistry()
+	if err := m.Register(reg); err != nil {
 		t.Fatal(err)
 	}
 	n, err := notify.New(notify.Options{Config: s.cfg.Notifier, Subscribers: subs, Bus: b, Store: store,
@@ -104,7 +112,7 @@ func (s *stack) run(t *testing.T, subs ...config.Subscriber) *running {
 	if err := n.EnsureConsumers(ctx); err != nil {
 		t.Fatal(err)
 	}
-	r := &running{nc: nc, cancel: cancel, done: make(chan struct{}), metrics: m}
+	r := &running{nc: nc, cancel: cancel, done: make(chan struct{}), metrics: m, reg: reg}
 	go func() { defer close(r.done); _ = n.Run(ctx) }()
 	t.Cleanup(r.stop)
 	return r
@@ -180,6 +188,7 @@ type request struct {
 	header   http.Header
 	body     []byte
 	verified error // the reference library's verdict
+	status   int   // what the receiver answered; 0 while it has not
 }
 
 // receiver is a subscriber's endpoint: it verifies each request with the
@@ -191,6 +200,10 @@ type receiver struct {
 	mu     sync.Mutex
 	reqs   []request
 	answer func(n int, r *http.Request) int // n counts requests from 1
+	// respond, when set, replaces answer: it may set response headers
+	// (Retry-After, Location) or block (see hang) before returning the status.
+	respond func(n int, w http.ResponseWriter, r *http.Request) int
+	done    chan struct{} // closed when the test ends, before the server closes
 }
 
 func newReceiver(t *testing.T, secret string, answer func(n int, r *http.Request) int) *receiver {
@@ -199,10 +212,30 @@ func newReceiver(t *testing.T, secret string, answer func(n int, r *http.Request
 	if err != nil {
 		t.Fatal(err)
 	}
-	rc := &receiver{t: t, wh: wh, answer: answer}
+	rc := &receiver{t: t, wh: wh, answer: answer, done: make(chan struct{})}
 	rc.srv = httptest.NewServer(http.HandlerFunc(rc.serve))
 	t.Cleanup(rc.srv.Close)
+	// Runs before the server's Close, which waits for handlers that block.
+	t.Cleanup(func() { close(rc.done) })
 	return rc
+}
+
+// newResponder is newReceiver with a respond function, which can set
+// headers (Retry-After, Location) before its status is written.
+func newResponder(t *testing.T, secret string, respond func(n int, w http.ResponseWriter, r *http.Request) int) *receiver {
+	t.Helper()
+	rc := newReceiver(t, secret, nil)
+	rc.respond = respond
+	return rc
+}
+
+// hang blocks until the client gives up on r (its timeout) or the test
+// ends.
+func (rc *receiver) hang(r *http.Request) {
+	select {
+	case <-r.Context().Done():
+	case <-rc.done:
+	}
 }
 
 func (rc *receiver) serve(w http.ResponseWriter, r *http.Request) {
@@ -212,9 +245,15 @@ func (rc *receiver) serve(w http.ResponseWriter, r *http.Request) {
 	n := len(rc.reqs)
 	rc.mu.Unlock()
 	status := http.StatusNoContent
-	if rc.answer != nil {
+	switch {
+	case rc.respond != nil:
+		status = rc.respond(n, w, r)
+	case rc.answer != nil:
 		status = rc.answer(n, r)
 	}
+	rc.mu.Lock()
+	rc.reqs[n-1].status = status
+	rc.mu.Unlock()
 	w.WriteHeader(status)
 }
 
@@ -261,4 +300,130 @@ func (s *stack) pending(t *testing.T, subscriber string) (uint64, int) {
 func (s *stack) settled(t *testing.T, subscriber string) bool {
 	p, ap := s.pending(t, subscriber)
 	return p == 0 && ap == 0
+}
+
+// attempts returns idvbus_notifier_attempts_total{subscriber, outcome}.
+func (r *running) attempts(subscriber, outcome string) float64 {
+	return testutil.ToFloat64(r.metrics.Attempts().WithLabelValues(subscriber, outcome))
+}
+
+// deadLetters returns idvbus_notifier_dead_letters_total{subscriber, reason}.
+func (r *running) deadLetters(subscriber, reason string) float64 {
+	return testutil.ToFloat64(r.metrics.DeadLetters().WithLabelValues(subscriber, reason))
+}
+
+// postponed returns idvbus_notifier_postponed_total{subscriber, reason}.
+func (r *running) postponed(subscriber, reason string) float64 {
+	return testutil.ToFloat64(r.metrics.Postponed().WithLabelValues(subscriber, reason))
+}
+
+// gauge returns the value of the gauge name{subscriber} as the registry
+// exposes it; it fails the test when there is no such series.
+func (r *running) gauge(t *testing.T, name, subscriber string) float64 {
+	t.Helper()
+	mfs, err := r.reg.Gather()
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, mf := range mfs {
+		if mf.GetName() != name {
+			continue
+		}
+		for _, m := range mf.GetMetric() {
+			for _, l := range m.GetLabel() {
+				if l.GetName() == "subscriber" && l.GetValue() == subscriber {
+					return m.GetGauge().GetValue()
+				}
+			}
+		}
+	}
+	t.Fatalf("no series %s{subscriber=%q}", name, subscriber)
+	return 0
+}
+
+// circuit is idvbus_notifier_circuit_state of a subscriber: 0 closed,
+// 1 half-open, 2 open.
+func (r *running) circuit(t *testing.T, subscriber string) float64 {
+	t.Helper()
+	return r.gauge(t, "idvbus_notifier_circuit_state", subscriber)
+}
+
+// event returns the IDV_EVENTS message of the event with CloudEvent id id.
+func (s *stack) event(t *testing.T, id string) *jetstream.RawStreamMsg {
+	t.Helper()
+	for _, m := range natstest.ReadStream(t, s.srv.URL(), bus.StreamEvents) {
+		if m.Header.Get("ce-id") == id {
+			return m
+		}
+	}
+	t.Fatalf("event %s not in %s", id, bus.StreamEvents)
+	return nil
+}
+
+// recordedAttempts returns the failed attempts IDV_DELIVERIES holds for the
+// event at seq (0 without a record).
+func (s *stack) recordedAttempts(t *testing.T, subscriber string, seq uint64) int {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	store, err := s.b.Deliveries(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	b, err := store.Get(ctx, bus.DeliveryKey(subscriber, seq))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if b == nil {
+		return 0
+	}
+	var rec struct {
+		Attempts int `json:"attempts"`
+	}
+	if err := json.Unmarshal(b, &rec); err != nil {
+		t.Fatal(err)
+	}
+	return rec.Attempts
+}
+
+// waitSettled waits until the subscriber's consumer has nothing left. The
+// consumer learns of a stored event asynchronously, so call it only once
+// the events were seen to be handled (a request, a dead letter).
+func (s *stack) waitSettled(t *testing.T, subscriber string) {
+	t.Helper()
+	natstest.Eventually(t, 15*time.Second, subscriber+" settled", func() bool { return s.settled(t, subscriber) })
+}
+
+// checkDeadLetter checks what a dead letter of the notify stage must carry
+// for the event with id: the event's body and ce-* headers unchanged, where
+// it came from, and the attempt count and last status given.
+func (s *stack) checkDeadLetter(t *testing.T, d *jetstream.RawStreamMsg, id string, attempts int, lastStatus int) {
+	t.Helper()
+	ev := s.event(t, id)
+	if !bytes.Equal(d.Data, ev.Data) {
+		t.Errorf("dead letter body differs from the event's:\n got %s\nwant %s", d.Data, ev.Data)
+	}
+	for k, v := range ev.Header {
+		if strings.HasPrefix(k, "ce-") && !slices.Equal(d.Header[k], v) {
+			t.Errorf("dead letter header %s = %q, want the event's %q", k, d.Header[k], v)
+		}
+	}
+	want := map[string]string{
+		bus.HeaderStage:           bus.StageNotify,
+		bus.HeaderOriginalSubject: ev.Subject,
+		bus.HeaderOriginalSeq:     strconv.FormatUint(ev.Sequence, 10),
+		bus.HeaderAttempts:        strconv.Itoa(attempts),
+		notify.HeaderLastStatus:   "",
+	}
+	if lastStatus != 0 {
+		want[notify.HeaderLastStatus] = strconv.Itoa(lastStatus)
+	}
+	for k, v := range want {
+		if got := d.Header.Get(k); got != v {
+			t.Errorf("dead letter %s = %q, want %q", k, got, v)
+		}
+	}
+	if d.Header.Get(bus.HeaderError) == "" {
+		t.Error("dead letter without Idv-Error")
+	}
 }

@@ -142,7 +142,8 @@ func parseRetryAfter(v string, now time.Time) time.Duration {
 	if v == "" {
 		return 0
 	}
-	if s, err := strconv.ParseInt(v, 10, 64); err == nil {
+	if s, err := strconv.ParseInt(v, 10, 64); err == nil || errors.Is(err, strconv.ErrRange) {
+		// An overflowing value counts as the largest (RFC 9111, 1.2.2).
 		if s <= 0 {
 			return 0
 		}

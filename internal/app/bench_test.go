@@ -63,7 +63,7 @@ func BenchmarkAllInOneIngest(b *testing.B) {
 // moment the subscriber received it. Reports p50/p99/max; b.N is the number
 // of webhooks.
 func BenchmarkEndToEndDelivery(b *testing.B) {
-	for _, perSecond := range []int{100, 500, 1000} {
+	for _, perSecond := range []int{100, 500, 1000, 2000} {
 		b.Run(fmt.Sprintf("rate=%d", perSecond), func(b *testing.B) { benchEndToEnd(b, perSecond) })
 	}
 }

@@ -45,14 +45,7 @@ func runAllInOne(t testing.TB, cfg config.Config, log *zap.Logger) (base string,
 	done := make(chan error, 1)
 	go func() { done <- app.AllInOne(ctx, cfg, ln, log) }()
 	base = "http://" + ln.Addr().String()
-	natstest.Eventually(t, 20*time.Second, "all-in-one ready", func() bool {
-		resp, err := http.Get(base + "/readyz")
-		if err != nil {
-			return false
-		}
-		resp.Body.Close()
-		return resp.StatusCode == http.StatusOK
-	})
+	waitReady(t, base, 20*time.Second)
 	var once sync.Once
 	var result error
 	stop = func() error {
@@ -128,4 +121,17 @@ func TestAllInOneEveryDevSourceAuthenticates(t *testing.T) {
 			t.Errorf("%s unsigned: %d, want 401", src.Name, resp.StatusCode)
 		}
 	}
+}
+
+// waitReady polls base/readyz until it answers 200.
+func waitReady(t testing.TB, base string, timeout time.Duration) {
+	t.Helper()
+	natstest.Eventually(t, timeout, base+"/readyz 200", func() bool {
+		resp, err := http.Get(base + "/readyz")
+		if err != nil {
+			return false
+		}
+		resp.Body.Close()
+		return resp.StatusCode == http.StatusOK
+	})
 }

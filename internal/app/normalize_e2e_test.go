@@ -184,14 +184,7 @@ func TestSeparateIngestAndNormalizer(t *testing.T) {
 			t.Errorf("normalizer returned %v", err)
 		}
 	}()
-	natstest.Eventually(t, 10*time.Second, "normalizer /readyz 200", func() bool {
-		resp, err := http.Get(ops + "/readyz")
-		if err != nil {
-			return false
-		}
-		resp.Body.Close()
-		return resp.StatusCode == http.StatusOK
-	})
+	waitReady(t, ops, 10*time.Second)
 	body := personaBody("evt_separate")
 	if r := s.post("persona", body, personaHeader(body, time.Now())); r.code != 200 {
 		t.Fatalf("POST: %d", r.code)

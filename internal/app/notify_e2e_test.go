@@ -16,6 +16,7 @@ import (
 
 	"github.com/nats-io/nats.go"
 	standardwebhooks "github.com/standard-webhooks/standard-webhooks/libraries/go"
+	"go.uber.org/zap"
 	"go.uber.org/zap/zaptest"
 
 	"github.com/idvbus/idvbus/internal/app"
@@ -48,7 +49,7 @@ type hook struct {
 
 // service is a receiving service: it verifies our signature as the README
 // tells users to, and answers with what answer returns.
-type service struct {
+type receiver struct {
 	srv    *httptest.Server
 	wh     *standardwebhooks.Webhook
 	mu     sync.Mutex
@@ -56,13 +57,13 @@ type service struct {
 	answer func(n int) int // n counts requests from 1
 }
 
-func newService(t *testing.T, answer func(n int) int) *service {
+func newReceiver(t *testing.T, answer func(n int) int) *receiver {
 	t.Helper()
 	wh, err := standardwebhooks.NewWebhook(subscriberSecret)
 	if err != nil {
 		t.Fatal(err)
 	}
-	s := &service{wh: wh, answer: answer}
+	s := &receiver{wh: wh, answer: answer}
 	s.srv = httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		body, _ := io.ReadAll(r.Body)
 		h := hook{id: r.Header.Get("webhook-id"), verified: s.wh.Verify(body, r.Header)}
@@ -81,14 +82,14 @@ func newService(t *testing.T, answer func(n int) int) *service {
 	return s
 }
 
-func (s *service) got() []hook {
+func (s *receiver) got() []hook {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	return append([]hook(nil), s.hooks...)
 }
 
-// delivered returns the distinct webhook-ids answered 2xx-or-not, sorted.
-func (s *service) distinct() []string {
+// distinct returns the distinct webhook-ids received, sorted.
+func (s *receiver) distinct() []string {
 	seen := map[string]bool{}
 	var out []string
 	for _, h := range s.got() {
@@ -110,7 +111,7 @@ func testSubscriber(url string) config.Subscriber {
 // subscriber receives once, signed so that the Standard Webhooks reference
 // library verifies it; a status that is not a decision is not sent.
 func TestAllInOneDeliversSignedDecision(t *testing.T) {
-	rcv := newService(t, nil)
+	rcv := newReceiver(t, nil)
 	cfg := config.Development()
 	cfg.NATS.Embedded.StoreDir = t.TempDir()
 	cfg.NATS.Embedded.Listen = freeAddr(t)
@@ -173,39 +174,23 @@ func consumerSettled(t *testing.T, url, durable string) bool {
 	return err == nil && p == 0 && ap == 0
 }
 
-// services runs ingest and the normalizer as their own processes would, on
-// s's JetStream; notifiers are started per test.
-func (s *stack) runNormalizer(t *testing.T) {
-	t.Helper()
-	log := zaptest.NewLogger(t)
-	nc, err := nats.Connect(s.js.URL())
-	if err != nil {
-		t.Fatal(err)
-	}
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	ctx, cancel := context.WithCancel(context.Background())
-	done := make(chan error, 1)
-	go func() { done <- app.Normalizer(ctx, s.cfg, nc, ln, log) }()
-	t.Cleanup(func() { cancel(); <-done; nc.Close() })
-}
-
-// notifier is one notifier process.
-type notifier struct {
+// service is one service process (normalizer, notifier) on s's JetStream,
+// with its own connection and ops listener.
+type service struct {
 	nc     *nats.Conn
 	cancel context.CancelFunc
 	done   chan error
 	once   sync.Once
 }
 
-// stop stops the notifier and waits for it; safe to call twice.
-func (n *notifier) stop() {
-	n.once.Do(func() { n.cancel(); <-n.done; n.nc.Close() })
+// stop stops the service and waits for it; safe to call twice.
+func (p *service) stop() {
+	p.once.Do(func() { p.cancel(); <-p.done; p.nc.Close() })
 }
 
-func (s *stack) runNotifier(t *testing.T, cfg config.Config) *notifier {
+// runService starts run (app.Normalizer, app.Notifier) with cfg and waits
+// until its /readyz answers 200; it is stopped on cleanup.
+func (s *stack) runService(t *testing.T, cfg config.Config, run func(context.Context, config.Config, *nats.Conn, net.Listener, *zap.Logger) error) *service {
 	t.Helper()
 	nc, err := nats.Connect(s.js.URL())
 	if err != nil {
@@ -216,19 +201,17 @@ func (s *stack) runNotifier(t *testing.T, cfg config.Config) *notifier {
 		t.Fatal(err)
 	}
 	ctx, cancel := context.WithCancel(context.Background())
-	n := &notifier{nc: nc, cancel: cancel, done: make(chan error, 1)}
-	go func() { n.done <- app.Notifier(ctx, cfg, nc, ln, zaptest.NewLogger(t).Named("notifier")) }()
-	t.Cleanup(n.stop)
-	ops := "http://" + ln.Addr().String()
-	natstest.Eventually(t, 10*time.Second, "notifier /readyz 200", func() bool {
-		resp, err := http.Get(ops + "/readyz")
-		if err != nil {
-			return false
-		}
-		resp.Body.Close()
-		return resp.StatusCode == http.StatusOK
-	})
-	return n
+	p := &service{nc: nc, cancel: cancel, done: make(chan error, 1)}
+	go func() { p.done <- run(ctx, cfg, nc, ln, zaptest.NewLogger(t)) }()
+	t.Cleanup(p.stop)
+	waitReady(t, "http://"+ln.Addr().String(), 10*time.Second)
+	return p
+}
+
+func (s *stack) runNormalizer(t *testing.T) { s.runService(t, s.cfg, app.Normalizer) }
+
+func (s *stack) runNotifier(t *testing.T, cfg config.Config) *service {
+	return s.runService(t, cfg, app.Notifier)
 }
 
 // notifierConfig is s's config with one subscriber and test-sized timings.
@@ -266,7 +249,7 @@ func TestNotifierKilledMidDeliveryRedelivers(t *testing.T) {
 	release := make(chan struct{})
 	var once sync.Once
 	inFlight := make(chan struct{})
-	rcv := newService(t, func(n int) int {
+	rcv := newReceiver(t, func(n int) int {
 		if n == 1 {
 			once.Do(func() { close(inFlight) })
 			<-release // the first request hangs until the notifier is dead
@@ -329,7 +312,7 @@ func TestSubscriberDownReceivesEverythingAfter(t *testing.T) {
 	s.runNormalizer(t)
 	var mu sync.Mutex
 	up := false
-	rcv := newService(t, func(int) int {
+	rcv := newReceiver(t, func(int) int {
 		mu.Lock()
 		defer mu.Unlock()
 		if !up {

@@ -83,6 +83,19 @@ func run(ctx context.Context, cfg config.Config, nc *nats.Conn, ln net.Listener,
 	ready := readiness{b: b, topology: topology}
 
 	var wg sync.WaitGroup
+	// afterTopology runs f in the background once the topology is ready
+	// (not at all if ctx ends first).
+	afterTopology := func(f func()) {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			select {
+			case <-topology:
+				f()
+			case <-ctx.Done():
+			}
+		}()
+	}
 	if p.normalizer {
 		metrics := normalize.NewMetrics()
 		if err := metrics.Register(reg); err != nil {
@@ -91,31 +104,14 @@ func run(ctx context.Context, cfg config.Config, nc *nats.Conn, ln net.Listener,
 		if err := metrics.RegisterLag(reg, b); err != nil {
 			return err
 		}
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			select {
-			case <-topology:
-			case <-ctx.Done():
-				return
-			}
+		afterTopology(func() {
 			if err := runNormalizer(ctx, cfg, b, metrics, log.Named("normalizer")); err != nil {
 				cancel(err)
 			}
-		}()
+		})
 	}
-
 	if p.notifier {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			select {
-			case <-topology:
-			case <-ctx.Done():
-				return
-			}
-			_ = notifier.Run(ctx)
-		}()
+		afterTopology(func() { _ = notifier.Run(ctx) })
 	}
 
 	var serveErr error

@@ -157,3 +157,18 @@ func TestErrDetailHidesURL(t *testing.T) {
 		}
 	}
 }
+
+// FuzzParseRetryAfter: whatever a subscriber sends as Retry-After, the pause
+// is between 0 and the cap, and never panics.
+func FuzzParseRetryAfter(f *testing.F) {
+	now := time.Date(2026, 1, 2, 3, 4, 5, 0, time.UTC)
+	for _, s := range []string{"", "0", "1", "120", "-5", "99999999999999999999", "soon", "1.5",
+		now.Add(time.Minute).Format(http.TimeFormat), now.Add(-time.Minute).Format(http.TimeFormat)} {
+		f.Add(s)
+	}
+	f.Fuzz(func(t *testing.T, v string) {
+		if d := parseRetryAfter(v, now); d < 0 || d > maxRetryAfter {
+			t.Fatalf("parseRetryAfter(%q) = %s, outside [0, %s]", v, d, maxRetryAfter)
+		}
+	})
+}

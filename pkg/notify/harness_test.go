@@ -21,6 +21,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/testutil"
 	standardwebhooks "github.com/standard-webhooks/standard-webhooks/libraries/go"
+	"go.uber.org/zap"
 	"go.uber.org/zap/zaptest"
 
 	"github.com/idvbus/idvbus/internal/natstest"
@@ -86,6 +87,12 @@ type running struct {
 
 func (s *stack) run(t *testing.T, subs ...config.Subscriber) *running {
 	t.Helper()
+	return s.runLogged(t, zaptest.NewLogger(t).Named("notifier"), subs...)
+}
+
+// runLogged is run with the notifier logging to log.
+func (s *stack) runLogged(t *testing.T, log *zap.Logger, subs ...config.Subscriber) *running {
+	t.Helper()
 	nc, err := nats.Connect(s.srv.URL())
 	if err != nil {
 		t.Fatal(err)
@@ -105,7 +112,7 @@ func (s *stack) run(t *testing.T, subs ...config.Subscriber) *running {
 		t.Fatal(err)
 	}
 	n, err := notify.New(notify.Options{Config: s.cfg.Notifier, Subscribers: subs, Bus: b, Store: store,
-		Log: zaptest.NewLogger(t).Named("notifier"), Metrics: m})
+		Log: log, Metrics: m})
 	if err != nil {
 		t.Fatal(err)
 	}

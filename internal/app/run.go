@@ -279,7 +279,14 @@ func setUpNotifier(ctx context.Context, cfg config.Config, b *bus.Bus, metrics *
 			if err != nil {
 				return nil, &fatalError{err}
 			}
-			return n, n.EnsureConsumers(ctx)
+			if err := n.EnsureConsumers(ctx); err != nil {
+				return nil, err
+			}
+			if orphans, err := n.Orphans(ctx, b.ConsumerNames); err == nil && len(orphans) > 0 {
+				log.Warn("consumers of subscribers no longer configured hold their events; delete them if the subscriber is gone for good",
+					zap.Strings("consumers", orphans))
+			}
+			return n, nil
 		}()
 		var fatal *fatalError
 		if errors.As(err, &fatal) {

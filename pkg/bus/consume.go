@@ -146,3 +146,20 @@ func (b *Bus) ConsumerPending(ctx context.Context, stream, durable string) (pend
 	}
 	return info.NumPending, info.NumAckPending, nil
 }
+
+// ConsumerNames lists the durable consumers of stream.
+func (b *Bus) ConsumerNames(ctx context.Context, stream string) ([]string, error) {
+	st, err := b.js.Stream(ctx, stream)
+	if err != nil {
+		return nil, fmt.Errorf("stream %s: %w", stream, err)
+	}
+	lister := st.ConsumerNames(ctx)
+	var names []string
+	for name := range lister.Name() {
+		names = append(names, name)
+	}
+	if err := lister.Err(); err != nil {
+		return nil, fmt.Errorf("stream %s: %w", stream, err)
+	}
+	return names, nil
+}

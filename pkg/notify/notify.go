@@ -33,6 +33,8 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"sort"
+	"strings"
 	"sync"
 	"time"
 
@@ -135,6 +137,28 @@ func (n *Notifier) EnsureConsumers(ctx context.Context) error {
 		}
 	}
 	return nil
+}
+
+// Orphans returns the notifier consumers (notify-*) on IDV_EVENTS whose
+// subscriber is no longer configured. They are kept, not deleted (a typo in
+// the config must not lose a subscriber's place); an operator removes them.
+func (n *Notifier) Orphans(ctx context.Context, names func(ctx context.Context, stream string) ([]string, error)) ([]string, error) {
+	all, err := names(ctx, bus.StreamEvents)
+	if err != nil {
+		return nil, err
+	}
+	configured := map[string]bool{}
+	for _, d := range n.subs {
+		configured[Durable(d.name)] = true
+	}
+	var out []string
+	for _, c := range all {
+		if strings.HasPrefix(c, Durable("")) && !configured[c] {
+			out = append(out, c)
+		}
+	}
+	sort.Strings(out)
+	return out, nil
 }
 
 // Run delivers to every subscriber until ctx ends, then lets attempts in

@@ -34,12 +34,7 @@ func Ingest(ctx context.Context, cfg config.Config, nc *nats.Conn, ln net.Listen
 // IngestService is the stand-alone ingest: it connects to cfg.NATS and runs
 // [Ingest] until ctx ends, then closes the connection.
 func IngestService(ctx context.Context, cfg config.Config, log *zap.Logger) error {
-	nc, err := bus.Connect(cfg.NATS, "idvbus-ingest", log.Named("nats-client"))
-	if err != nil {
-		return err
-	}
-	defer nc.Close()
-	return Ingest(ctx, cfg, nc, nil, log)
+	return standAlone(ctx, cfg, log, "idvbus-ingest", Ingest)
 }
 
 // Normalizer runs the normalizer on an open NATS connection until ctx ends,
@@ -51,12 +46,7 @@ func Normalizer(ctx context.Context, cfg config.Config, nc *nats.Conn, ln net.Li
 // NormalizerService is the stand-alone normalizer: it connects to cfg.NATS
 // and runs [Normalizer] until ctx ends, then closes the connection.
 func NormalizerService(ctx context.Context, cfg config.Config, log *zap.Logger) error {
-	nc, err := bus.Connect(cfg.NATS, "idvbus-normalizer", log.Named("nats-client"))
-	if err != nil {
-		return err
-	}
-	defer nc.Close()
-	return Normalizer(ctx, cfg, nc, nil, log)
+	return standAlone(ctx, cfg, log, "idvbus-normalizer", Normalizer)
 }
 
 // Notifier runs the notifier on an open NATS connection until ctx ends,
@@ -68,10 +58,17 @@ func Notifier(ctx context.Context, cfg config.Config, nc *nats.Conn, ln net.List
 // NotifierService is the stand-alone notifier: it connects to cfg.NATS and
 // runs [Notifier] until ctx ends, then closes the connection.
 func NotifierService(ctx context.Context, cfg config.Config, log *zap.Logger) error {
-	nc, err := bus.Connect(cfg.NATS, "idvbus-notifier", log.Named("nats-client"))
+	return standAlone(ctx, cfg, log, "idvbus-notifier", Notifier)
+}
+
+// standAlone connects to cfg.NATS as client, runs service on the connection
+// until ctx ends, then closes it: the shape of every stand-alone service.
+func standAlone(ctx context.Context, cfg config.Config, log *zap.Logger, client string,
+	service func(context.Context, config.Config, *nats.Conn, net.Listener, *zap.Logger) error) error {
+	nc, err := bus.Connect(cfg.NATS, client, log.Named("nats-client"))
 	if err != nil {
 		return err
 	}
 	defer nc.Close()
-	return Notifier(ctx, cfg, nc, nil, log)
+	return service(ctx, cfg, nc, nil, log)
 }

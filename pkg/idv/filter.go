@@ -37,10 +37,7 @@ func (f Filter) Normalized() Filter {
 		Checks:   uniq(f.Checks),
 	}
 	if len(out.Types) == 0 && len(out.Statuses) == 0 && len(out.Checks) == 0 {
-		for _, s := range DecisionStatuses {
-			out.Statuses = append(out.Statuses, string(s))
-		}
-		slices.Sort(out.Statuses)
+		out.Statuses = uniq(decisionNames)
 	}
 	return out
 }
@@ -139,10 +136,28 @@ func (f Filter) Subjects() []string {
 	return out
 }
 
+// decisionNames are DecisionStatuses as strings: the zero Filter's statuses.
+var decisionNames = func() []string {
+	out := make([]string, len(DecisionStatuses))
+	for i, s := range DecisionStatuses {
+		out[i] = string(s)
+	}
+	return out
+}()
+
+// withDefault is f with the zero Filter's default applied, without copying
+// or sorting: what matching needs, on every delivered event.
+func (f Filter) withDefault() Filter {
+	if len(f.Types) == 0 && len(f.Statuses) == 0 && len(f.Checks) == 0 {
+		f.Statuses = decisionNames
+	}
+	return f
+}
+
 // Match reports whether an event with this type, vendor and status (of a
 // verification event) or check (of a check event) passes the filter.
 func (f Filter) Match(typ, vendor, statusOrCheck string) bool {
-	n := f.Normalized()
+	n := f.withDefault()
 	if !n.chooses(typ) || (len(n.Vendors) > 0 && !slices.Contains(n.Vendors, vendor)) {
 		return false
 	}
@@ -166,15 +181,17 @@ func (f Filter) MatchSubject(subject string) bool {
 // ParseSubject splits an IDV_EVENTS subject into the event type it carries,
 // the vendor and the status or check. ok is false for any other subject.
 func ParseSubject(subject string) (typ, vendor, value string, ok bool) {
-	parts := strings.Split(subject, ".")
-	if len(parts) != 5 || parts[0] != "idv" || parts[1] != "events" || parts[2] == "" || parts[4] == "" {
+	rest, ok := strings.CutPrefix(subject, "idv.events.")
+	vendor, rest, ok2 := strings.Cut(rest, ".")
+	kind, value, ok3 := strings.Cut(rest, ".")
+	if !ok || !ok2 || !ok3 || vendor == "" || value == "" || strings.Contains(value, ".") {
 		return "", "", "", false
 	}
-	switch parts[3] {
+	switch kind {
 	case "verification":
-		return TypeVerificationUpdated, parts[2], parts[4], true
+		return TypeVerificationUpdated, vendor, value, true
 	case "check":
-		return TypeCheckCompleted, parts[2], parts[4], true
+		return TypeCheckCompleted, vendor, value, true
 	}
 	return "", "", "", false
 }

@@ -52,9 +52,7 @@ var errFailed = errors.New("delivery failed")
 
 // deliverer delivers to one subscriber.
 type deliverer struct {
-	name    string
 	cfg     config.Subscriber
-	ackWait time.Duration
 	o       Options
 	log     *zap.Logger
 	signer  *webhookauth.StandardSigner
@@ -86,7 +84,7 @@ func newDeliverer(o Options, s config.Subscriber) (*deliverer, error) {
 		return nil, errors.New("concurrency, timeout and retry (schedule, max_attempts, max_age) must be set")
 	}
 	d := &deliverer{
-		name: s.Name, cfg: s, ackWait: o.Config.AckWait, o: o,
+		cfg: s, o: o,
 		log:    o.Log.With(zap.String("subscriber", s.Name)),
 		signer: signer,
 		client: newClient(s.Concurrency, s.Timeout),
@@ -126,7 +124,7 @@ func (d *deliverer) run(ctx context.Context, p *bus.Puller) error {
 		Concurrency: d.cfg.Concurrency,
 		// One verification's events one at a time, in stream order.
 		Key:             func(m *bus.Msg) string { return m.Header().Get("ce-vendor") + "/" + m.Header().Get("ce-subject") },
-		KeepAlive:       max(d.ackWait/3, 100*time.Millisecond),
+		KeepAlive:       max(d.o.Config.AckWait/3, 100*time.Millisecond),
 		Gate:            d.gate,
 		ShutdownTimeout: d.o.Config.ShutdownTimeout,
 	}, d.handle)
@@ -222,8 +220,8 @@ func (d *deliverer) handle(ctx context.Context, m *bus.Msg) {
 		return
 	}
 	attempt := rec.Attempts + 1
-	d.o.Metrics.attempts.WithLabelValues(d.name, out.class).Inc()
-	d.o.Metrics.attemptTime.WithLabelValues(d.name).Observe(time.Since(start).Seconds())
+	d.o.Metrics.attempts.WithLabelValues(d.cfg.Name, out.class).Inc()
+	d.o.Metrics.attemptTime.WithLabelValues(d.cfg.Name).Observe(time.Since(start).Seconds())
 	switch {
 	case out.delivered():
 		done(nil)
@@ -231,7 +229,7 @@ func (d *deliverer) handle(ctx context.Context, m *bus.Msg) {
 			d.log.Warn("ack failed; the event may be delivered again", zap.String("event_id", id), zap.Error(err))
 		}
 		if t := receivedAt(e.Data()); !t.IsZero() {
-			d.o.Metrics.latency.WithLabelValues(d.name).Observe(d.o.Now().Sub(t).Seconds())
+			d.o.Metrics.latency.WithLabelValues(d.cfg.Name).Observe(d.o.Now().Sub(t).Seconds())
 		}
 		d.log.Debug("delivered", zap.String("event_id", id), zap.Uint64("stream_seq", m.StreamSeq),
 			zap.Int("attempt", attempt), zap.Int("status", out.status))
@@ -266,7 +264,7 @@ func (d *deliverer) retry(ctx context.Context, m *bus.Msg, id string, attempt in
 	if err := m.NakWithDelay(delay); err != nil {
 		d.log.Warn("nak failed; the event comes back after the ack wait", zap.String("event_id", id), zap.Error(err))
 	}
-	d.o.Metrics.retries.WithLabelValues(d.name).Inc()
+	d.o.Metrics.retries.WithLabelValues(d.cfg.Name).Inc()
 	d.log.Warn("delivery failed; will retry", zap.String("event_id", id), zap.Uint64("stream_seq", m.StreamSeq),
 		zap.Int("attempt", attempt), statusField(out.status), zap.String("error", out.detail),
 		zap.Duration("retry_in", delay))
@@ -301,7 +299,7 @@ func (d *deliverer) postpone(ctx context.Context, m *bus.Msg, id string, rec rec
 	if err := m.NakWithDelay(wait); err != nil {
 		d.log.Debug("nak", zap.String("event_id", id), zap.Error(err))
 	}
-	d.o.Metrics.postponed.WithLabelValues(d.name, why).Inc()
+	d.o.Metrics.postponed.WithLabelValues(d.cfg.Name, why).Inc()
 }
 
 // deadLetter stores m in IDV_DLQ (idv.dlq.notify.<subscriber>) with why it
@@ -318,7 +316,7 @@ func (d *deliverer) deadLetter(ctx context.Context, m *bus.Msg, reason, detail s
 	dctx, cancel := context.WithTimeout(ctx, storeTimeout)
 	defer cancel()
 	err := d.o.Bus.PublishDLQ(dctx, bus.DeadLetter{
-		Stage: bus.StageNotify, Name: d.name, Reason: detail,
+		Stage: bus.StageNotify, Name: d.cfg.Name, Reason: detail,
 		OriginalStream: m.Stream, OriginalSubject: m.Subject(), OriginalSeq: m.StreamSeq,
 		Attempts: uint64(attempts), Header: h, Body: m.Data(),
 	})
@@ -331,7 +329,7 @@ func (d *deliverer) deadLetter(ctx context.Context, m *bus.Msg, reason, detail s
 	if err := m.Term(detail); err != nil {
 		d.log.Debug("term", zap.Uint64("stream_seq", m.StreamSeq), zap.Error(err))
 	}
-	d.o.Metrics.deadLetters.WithLabelValues(d.name, reason).Inc()
+	d.o.Metrics.deadLetters.WithLabelValues(d.cfg.Name, reason).Inc()
 	d.log.Warn("event dead-lettered", zap.String("event_id", id), zap.Uint64("stream_seq", m.StreamSeq),
 		zap.String("reason", reason), zap.Int("attempts", attempts), statusField(status), zap.String("error", detail))
 }
@@ -341,7 +339,7 @@ func (d *deliverer) deadLetter(ctx context.Context, m *bus.Msg, reason, detail s
 func (d *deliverer) load(ctx context.Context, m *bus.Msg) record {
 	sctx, cancel := context.WithTimeout(ctx, storeTimeout)
 	defer cancel()
-	b, err := d.o.Store.Get(sctx, bus.DeliveryKey(d.name, m.StreamSeq))
+	b, err := d.o.Store.Get(sctx, bus.DeliveryKey(d.cfg.Name, m.StreamSeq))
 	var rec record
 	if err == nil && b != nil {
 		err = json.Unmarshal(b, &rec)
@@ -357,7 +355,7 @@ func (d *deliverer) save(ctx context.Context, m *bus.Msg, rec record) {
 	b, _ := json.Marshal(rec)
 	sctx, cancel := context.WithTimeout(ctx, storeTimeout)
 	defer cancel()
-	if err := d.o.Store.Put(sctx, bus.DeliveryKey(d.name, m.StreamSeq), b); err != nil {
+	if err := d.o.Store.Put(sctx, bus.DeliveryKey(d.cfg.Name, m.StreamSeq), b); err != nil {
 		d.log.Warn("attempt record not stored; this attempt will not count", zap.Uint64("stream_seq", m.StreamSeq), zap.Error(err))
 	}
 }

@@ -130,10 +130,10 @@ func (n *Notifier) EnsureConsumers(ctx context.Context) error {
 	for _, d := range n.subs {
 		co, err := n.consumerOptions(d.cfg)
 		if err != nil {
-			return fmt.Errorf("subscriber %s: %w", d.name, err)
+			return fmt.Errorf("subscriber %s: %w", d.cfg.Name, err)
 		}
 		if err := n.o.Bus.EnsureConsumer(ctx, co); err != nil {
-			return fmt.Errorf("subscriber %s: %w", d.name, err)
+			return fmt.Errorf("subscriber %s: %w", d.cfg.Name, err)
 		}
 	}
 	return nil
@@ -149,7 +149,7 @@ func (n *Notifier) Orphans(ctx context.Context, names func(ctx context.Context, 
 	}
 	configured := map[string]bool{}
 	for _, d := range n.subs {
-		configured[Durable(d.name)] = true
+		configured[Durable(d.cfg.Name)] = true
 	}
 	var out []string
 	for _, c := range all {
@@ -162,8 +162,8 @@ func (n *Notifier) Orphans(ctx context.Context, names func(ctx context.Context, 
 }
 
 // Run delivers to every subscriber until ctx ends, then lets attempts in
-// flight finish (within the shutdown timeout) and returns. The topology must
-// exist. A subscriber whose consumer cannot be reached (NATS down) is
+// flight finish (within the shutdown timeout) and returns. The topology and,
+// through [Notifier.EnsureConsumers], the subscribers' consumers must exist. A subscriber whose consumer cannot be reached (NATS down) is
 // retried on its own; the others go on.
 func (n *Notifier) Run(ctx context.Context) error {
 	var wg sync.WaitGroup
@@ -182,14 +182,18 @@ func (n *Notifier) Run(ctx context.Context) error {
 // ends, waiting longer after each failure (1 s doubling up to 15 s).
 func (n *Notifier) runSubscriber(ctx context.Context, d *deliverer) {
 	wait := time.Second
-	for {
+	for restart := false; ; restart = true {
 		err := func() error {
 			co, err := n.consumerOptions(d.cfg)
 			if err != nil {
 				return err
 			}
-			if err := n.o.Bus.EnsureConsumer(ctx, co); err != nil {
-				return err
+			// EnsureConsumers made it before Run; after a failure it may
+			// be gone (deleted, or a new server).
+			if restart {
+				if err := n.o.Bus.EnsureConsumer(ctx, co); err != nil {
+					return err
+				}
 			}
 			p, err := n.o.Bus.Puller(ctx, bus.StreamEvents, co.Durable)
 			if err != nil {

@@ -99,20 +99,11 @@ func TestAllInOneEveryDevSourceAuthenticates(t *testing.T) {
 	}
 	for _, src := range cfg.Sources {
 		body := []byte(bodies[src.Name])
-		req, _ := http.NewRequest(http.MethodPost, base+"/webhooks/"+src.Name, bytes.NewReader(body))
-		if err := webhookauth.Sign(src.Auth, req.Header, body, time.Now()); err != nil {
-			t.Fatal(err)
-		}
-		resp, err := http.DefaultClient.Do(req)
-		if err != nil {
-			t.Fatal(err)
-		}
-		resp.Body.Close()
-		if resp.StatusCode != 200 {
-			t.Errorf("%s: %d", src.Name, resp.StatusCode)
+		if code := postSigned(t, base, src, body); code != 200 {
+			t.Errorf("%s: %d", src.Name, code)
 		}
 		// Unsigned: refused.
-		resp, err = http.Post(base+"/webhooks/"+src.Name, "application/json", bytes.NewReader(body))
+		resp, err := http.Post(base+"/webhooks/"+src.Name, "application/json", bytes.NewReader(body))
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -134,4 +125,20 @@ func waitReady(t testing.TB, base string, timeout time.Duration) {
 		resp.Body.Close()
 		return resp.StatusCode == http.StatusOK
 	})
+}
+
+// postSigned POSTs body to the source's webhook route, signed as its auth
+// policy wants, and returns the status.
+func postSigned(t testing.TB, base string, src config.Source, body []byte) int {
+	t.Helper()
+	req, _ := http.NewRequest(http.MethodPost, base+"/webhooks/"+src.Name, bytes.NewReader(body))
+	if err := webhookauth.Sign(src.Auth, req.Header, body, time.Now()); err != nil {
+		t.Fatal(err)
+	}
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	return resp.StatusCode
 }

@@ -20,7 +20,6 @@ import (
 	"github.com/idvbus/idvbus/internal/natstest"
 	"github.com/idvbus/idvbus/pkg/config"
 	"github.com/idvbus/idvbus/pkg/idv"
-	"github.com/idvbus/idvbus/pkg/webhookauth"
 	"github.com/idvbus/idvbus/schemas"
 )
 
@@ -74,18 +73,8 @@ func TestAllInOneWebhookToCloudEvent(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			src := sourceNamed(t, cfg, tc.source)
-			req, _ := http.NewRequest(http.MethodPost, base+"/webhooks/"+tc.source, bytes.NewReader(body))
-			if err := webhookauth.Sign(src.Auth, req.Header, body, time.Now()); err != nil {
-				t.Fatal(err)
-			}
-			resp, err := http.DefaultClient.Do(req)
-			if err != nil {
-				t.Fatal(err)
-			}
-			resp.Body.Close()
-			if resp.StatusCode != 200 {
-				t.Fatalf("POST: %d", resp.StatusCode)
+			if code := postSigned(t, base, sourceNamed(t, cfg, tc.source), body); code != 200 {
+				t.Fatalf("POST: %d", code)
 			}
 			// A plain consumer on the subject, as any subscriber would make.
 			cons, err := js.OrderedConsumer(ctx, "IDV_EVENTS", jetstream.OrderedConsumerConfig{FilterSubjects: []string{tc.subject}})

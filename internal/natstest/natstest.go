@@ -13,6 +13,10 @@ import (
 	"github.com/nats-io/nats-server/v2/server"
 	"github.com/nats-io/nats.go"
 	"github.com/nats-io/nats.go/jetstream"
+	"go.uber.org/zap/zaptest"
+
+	"github.com/idvbus/idvbus/pkg/bus"
+	"github.com/idvbus/idvbus/pkg/config"
 )
 
 // Server is an in-process JetStream server that a test can stop and start
@@ -126,4 +130,20 @@ func Eventually(t testing.TB, timeout time.Duration, what string, cond func() bo
 		}
 		time.Sleep(10 * time.Millisecond)
 	}
+}
+
+// Bus connects to the server and sets up idvbus's topology as cfg describes
+// it (streams, KV buckets), returning the bus on that connection.
+func (s *Server) Bus(t testing.TB, cfg config.JetStream) *bus.Bus {
+	t.Helper()
+	b, err := bus.New(s.Connect(t), cfg, zaptest.NewLogger(t))
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	if err := b.EnsureTopology(ctx); err != nil {
+		t.Fatalf("natstest: topology: %v", err)
+	}
+	return b
 }

@@ -36,16 +36,10 @@ func newWorkStack(t *testing.T, ackWait time.Duration) *workStack {
 	ignore := goleak.IgnoreCurrent()
 	t.Cleanup(func() { goleak.VerifyNone(t, ignore) })
 	srv := natstest.RunJS(t)
-	b, err := bus.New(srv.Connect(t), config.Default().JetStream, zaptest.NewLogger(t))
-	if err != nil {
-		t.Fatal(err)
-	}
+	b := srv.Bus(t, config.Default().JetStream)
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	defer cancel()
-	if err := b.EnsureTopology(ctx); err != nil {
-		t.Fatal(err)
-	}
-	err = b.EnsureConsumer(ctx, bus.ConsumerOptions{
+	err := b.EnsureConsumer(ctx, bus.ConsumerOptions{
 		Stream: bus.StreamEvents, Durable: workDurable, FilterSubjects: []string{"idv.events.>"},
 		AckWait: ackWait, MaxAckPending: 1000,
 	})

@@ -45,14 +45,8 @@ func newStack(t *testing.T) *stack {
 	cfg.Normalizer.Workers = 8
 	cfg.Normalizer.ShutdownTimeout = 200 * time.Millisecond
 	cfg.Normalizer.PinnedTTL = time.Second
-	s := &stack{srv: srv, cfg: cfg}
-	b := s.bus(t, srv.Connect(t))
-	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
-	defer cancel()
-	if err := b.EnsureTopology(ctx); err != nil {
-		t.Fatal(err)
-	}
-	return s
+	srv.Bus(t, cfg.JetStream)
+	return &stack{srv: srv, cfg: cfg}
 }
 
 func (s *stack) bus(t *testing.T, nc *nats.Conn) *bus.Bus {

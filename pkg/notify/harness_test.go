@@ -50,18 +50,7 @@ func newStack(t *testing.T) *stack {
 	cfg := config.Default()
 	cfg.Notifier.AckWait = 2 * time.Second
 	cfg.Notifier.ShutdownTimeout = 2 * time.Second
-	s := &stack{srv: srv, cfg: cfg}
-	b, err := bus.New(srv.Connect(t), cfg.JetStream, zaptest.NewLogger(t))
-	if err != nil {
-		t.Fatal(err)
-	}
-	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
-	defer cancel()
-	if err := b.EnsureTopology(ctx); err != nil {
-		t.Fatal(err)
-	}
-	s.b = b
-	return s
+	return &stack{srv: srv, cfg: cfg, b: srv.Bus(t, cfg.JetStream)}
 }
 
 // subscriber returns a subscriber config with test-sized defaults: short
@@ -101,7 +90,23 @@ func (s *stack) runLogged(t *testing.T, log *zap.Logger, subs ...config.Subscrib
 	if err != nil {
 		t.Fatal(err)
 	}
+	n, m, reg := s.newNotifier(t, b, log, subs...)
 	ctx, cancel := context.WithCancel(context.Background())
+	if err := n.EnsureConsumers(ctx); err != nil {
+		t.Fatal(err)
+	}
+	r := &running{nc: nc, cancel: cancel, done: make(chan struct{}), metrics: m, reg: reg}
+	go func() { defer close(r.done); _ = n.Run(ctx) }()
+	t.Cleanup(r.stop)
+	return r
+}
+
+// newNotifier builds a notifier on b, its metrics registered in a registry
+// of its own.
+func (s *stack) newNotifier(t *testing.T, b *bus.Bus, log *zap.Logger, subs ...config.Subscriber) (*notify.Notifier, *notify.Metrics, *prometheus.Registry) {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
 	store, err := b.Deliveries(ctx)
 	if err != nil {
 		t.Fatal(err)
@@ -111,18 +116,11 @@ func (s *stack) runLogged(t *testing.T, log *zap.Logger, subs ...config.Subscrib
 	if err := m.Register(reg); err != nil {
 		t.Fatal(err)
 	}
-	n, err := notify.New(notify.Options{Config: s.cfg.Notifier, Subscribers: subs, Bus: b, Store: store,
-		Log: log, Metrics: m})
+	n, err := notify.New(notify.Options{Config: s.cfg.Notifier, Subscribers: subs, Bus: b, Store: store, Log: log, Metrics: m})
 	if err != nil {
 		t.Fatal(err)
 	}
-	if err := n.EnsureConsumers(ctx); err != nil {
-		t.Fatal(err)
-	}
-	r := &running{nc: nc, cancel: cancel, done: make(chan struct{}), metrics: m, reg: reg}
-	go func() { defer close(r.done); _ = n.Run(ctx) }()
-	t.Cleanup(r.stop)
-	return r
+	return n, m, reg
 }
 
 // stop stops the notifier cleanly and waits for it.

@@ -6,11 +6,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/prometheus/client_golang/prometheus"
 	"go.uber.org/zap/zaptest"
-
-	"github.com/idvbus/idvbus/pkg/config"
-	"github.com/idvbus/idvbus/pkg/notify"
 )
 
 // TestOrphansNamesUnconfiguredSubscribers: a subscriber removed from the
@@ -23,19 +19,7 @@ func TestOrphansNamesUnconfiguredSubscribers(t *testing.T) {
 	r.stop()
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	defer cancel()
-	store, err := s.b.Deliveries(ctx)
-	if err != nil {
-		t.Fatal(err)
-	}
-	m := notify.NewMetrics()
-	if err := m.Register(prometheus.NewRegistry()); err != nil {
-		t.Fatal(err)
-	}
-	n, err := notify.New(notify.Options{Config: s.cfg.Notifier, Subscribers: []config.Subscriber{subscriber("kept", rc.srv.URL)},
-		Bus: s.b, Store: store, Log: zaptest.NewLogger(t), Metrics: m})
-	if err != nil {
-		t.Fatal(err)
-	}
+	n, _, _ := s.newNotifier(t, s.b, zaptest.NewLogger(t), subscriber("kept", rc.srv.URL))
 	got, err := n.Orphans(ctx, func(ctx context.Context, stream string) ([]string, error) {
 		names, err := s.b.ConsumerNames(ctx, stream)
 		return append(names, "kyc-service"), err // a user's own consumer is not ours

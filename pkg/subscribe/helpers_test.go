@@ -29,16 +29,7 @@ type stack struct {
 func newStack(t *testing.T) *stack {
 	t.Helper()
 	srv := natstest.RunJS(t)
-	b, err := bus.New(srv.Connect(t), config.Default().JetStream, zaptest.NewLogger(t))
-	if err != nil {
-		t.Fatal(err)
-	}
-	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
-	defer cancel()
-	if err := b.EnsureTopology(ctx); err != nil {
-		t.Fatal(err)
-	}
-	return &stack{srv: srv, b: b}
+	return &stack{srv: srv, b: srv.Bus(t, config.Default().JetStream)}
 }
 
 // subscriber builds a Subscriber on its own connection, as a separate

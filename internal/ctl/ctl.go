@@ -1,0 +1,306 @@
+// Package ctl is idvctl, the operator's and developer's command line: it sends
+// signed sample webhooks to a running ingest, watches the normalized events,
+// shows a verification's state, inspects and replays dead letters, and replays
+// stored raw webhooks through the normalizer. cmd/idvctl only calls [Main].
+//
+// Every command writes its results to stdout (one JSON object per line with
+// --json, for scripts) and its progress and errors to stderr, and ends with
+// one of the Exit codes below.
+package ctl
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"sort"
+	"strings"
+	"time"
+
+	"github.com/nats-io/nats.go"
+	"go.uber.org/zap"
+
+	"github.com/idvbus/idvbus/internal/app"
+	"github.com/idvbus/idvbus/pkg/bus"
+	"github.com/idvbus/idvbus/pkg/config"
+)
+
+// Exit codes: what a script can rely on.
+const (
+	// ExitOK: the command did what was asked.
+	ExitOK = 0
+	// ExitFailure: it could not (NATS unreachable, a write not confirmed,
+	// ingest unavailable); trying again later may work.
+	ExitFailure = 1
+	// ExitUsage: bad command line or config; nothing was done.
+	ExitUsage = 2
+	// ExitNotFound: what was named (a verification, a dead letter) does not exist.
+	ExitNotFound = 3
+	// ExitRefused: the other side refused it for good (ingest answered 4xx).
+	ExitRefused = 4
+	// ExitPartial: a bulk operation did part of its work; the output says
+	// which items failed.
+	ExitPartial = 5
+)
+
+// command is one idvctl subcommand.
+type command struct {
+	name, args, summary string
+	run                 func(ctx context.Context, e *Env, args []string) int
+}
+
+// commands lists the subcommands in the order help shows them.
+var commands []command
+
+// register adds a subcommand; each command's file registers itself in init.
+func register(c command) { commands = append(commands, c) }
+
+// Env is what every command gets: the global flags, the output streams and a
+// lazily opened connection to NATS.
+type Env struct {
+	Stdout, Stderr io.Writer
+	// JSON asks for one JSON object per line on stdout instead of text.
+	JSON bool
+	// Quiet suppresses progress lines on stderr.
+	Quiet bool
+	// Timeout bounds each NATS or HTTP request (not a whole command).
+	Timeout time.Duration
+
+	configPath string
+	natsURL    string
+	env        config.Env
+	cfg        *config.Config
+	nc         *nats.Conn
+	b          *bus.Bus
+}
+
+// Main runs idvctl with args (without the program name) and returns the exit
+// code. env is the process environment (IDVBUS_CONFIG, IDVBUS_* overrides).
+func Main(ctx context.Context, args []string, stdout, stderr io.Writer, env config.Env) int {
+	e := &Env{Stdout: stdout, Stderr: stderr, env: env}
+	defer e.Close()
+	fs := flag.NewFlagSet("idvctl", flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	e.globalFlags(fs)
+	fs.Usage = func() { usage(stderr) }
+	if err := fs.Parse(args); err != nil {
+		if errors.Is(err, flag.ErrHelp) {
+			return ExitOK
+		}
+		return ExitUsage
+	}
+	if fs.NArg() == 0 {
+		usage(stderr)
+		return ExitUsage
+	}
+	name, rest := fs.Arg(0), fs.Args()[1:]
+	if name == "help" {
+		usage(stdout)
+		return ExitOK
+	}
+	for _, c := range commands {
+		if c.name == name {
+			return c.run(ctx, e, rest)
+		}
+	}
+	fmt.Fprintf(stderr, "idvctl: unknown command %q (idvctl help lists them)\n", name)
+	return ExitUsage
+}
+
+// globalFlags defines the flags every command accepts, before or after its name.
+func (e *Env) globalFlags(fs *flag.FlagSet) {
+	fs.StringVar(&e.configPath, "config", e.configPath, "config file (default $IDVBUS_CONFIG; none: the development setup)")
+	fs.StringVar(&e.natsURL, "nats", e.natsURL, "NATS server URL(s), comma-separated (default: the config's nats.url, or the all-in-one's 127.0.0.1:4222)")
+	fs.BoolVar(&e.JSON, "json", e.JSON, "print one JSON object per line on stdout")
+	fs.BoolVar(&e.Quiet, "quiet", e.Quiet, "no progress lines on stderr")
+	if e.Timeout == 0 {
+		e.Timeout = 10 * time.Second
+	}
+	fs.DurationVar(&e.Timeout, "timeout", e.Timeout, "bound on each NATS or HTTP request")
+}
+
+// FlagSet returns a flag set for one command that also accepts the global
+// flags, so `idvctl dlq list --json` works as well as `idvctl --json dlq list`.
+func (e *Env) FlagSet(name, args, summary string) *flag.FlagSet {
+	fs := flag.NewFlagSet("idvctl "+name, flag.ContinueOnError)
+	fs.SetOutput(e.Stderr)
+	e.globalFlags(fs)
+	fs.Usage = func() {
+		fmt.Fprintf(e.Stderr, "usage: idvctl %s %s\n\n%s\n\nflags:\n", name, args, summary)
+		fs.PrintDefaults()
+	}
+	return fs
+}
+
+// Parse parses a command's flags; ok false means the command must return code.
+// Flags may come before or after positional arguments.
+func (e *Env) Parse(fs *flag.FlagSet, args []string) (pos []string, code int, ok bool) {
+	for {
+		if err := fs.Parse(args); err != nil {
+			if errors.Is(err, flag.ErrHelp) {
+				return nil, ExitOK, false
+			}
+			return nil, ExitUsage, false
+		}
+		if fs.NArg() == 0 {
+			return pos, 0, true
+		}
+		pos = append(pos, fs.Arg(0))
+		args = fs.Args()[1:]
+	}
+}
+
+// Usagef reports a usage problem and returns [ExitUsage].
+func (e *Env) Usagef(format string, a ...any) int {
+	fmt.Fprintf(e.Stderr, "idvctl: "+format+"\n", a...)
+	return ExitUsage
+}
+
+// Errorf reports a failure on stderr and returns code.
+func (e *Env) Errorf(code int, format string, a ...any) int {
+	fmt.Fprintf(e.Stderr, "idvctl: "+format+"\n", a...)
+	return code
+}
+
+// Config loads the config once: --config, else $IDVBUS_CONFIG, else the
+// development setup (what `idvbus` runs with no config). --nats overrides
+// nats.url.
+func (e *Env) Config() (config.Config, error) {
+	if e.cfg != nil {
+		return *e.cfg, nil
+	}
+	cfg, _, _, err := app.LoadConfig(e.configPath, e.env, true)
+	if err != nil {
+		return config.Config{}, err
+	}
+	if e.natsURL != "" {
+		cfg.NATS.URL = e.natsURL
+	}
+	if cfg.NATS.URL == "" {
+		// The all-in-one's embedded server, where idvctl is most often pointed.
+		cfg.NATS.URL = "nats://" + cfg.NATS.Embedded.Listen
+	}
+	e.cfg = &cfg
+	return cfg, nil
+}
+
+// Bus connects to NATS once and returns the topology handle. It never
+// creates or changes streams: idvctl works on what the services set up.
+func (e *Env) Bus() (*bus.Bus, error) {
+	if e.b != nil {
+		return e.b, nil
+	}
+	cfg, err := e.Config()
+	if err != nil {
+		return nil, fmt.Errorf("%w: %w", errConfig, err)
+	}
+	n := cfg.NATS
+	if n.ConnectTimeout == 0 || n.ConnectTimeout > e.Timeout {
+		n.ConnectTimeout = e.Timeout
+	}
+	nc, err := bus.Connect(n, "idvctl", zap.NewNop(), nats.RetryOnFailedConnect(false))
+	if err != nil {
+		return nil, fmt.Errorf("connect to NATS %s: %w", redactURL(n.URL), err)
+	}
+	b, err := bus.New(nc, cfg.JetStream, zap.NewNop())
+	if err != nil {
+		nc.Close()
+		return nil, err
+	}
+	e.nc, e.b = nc, b
+	return b, nil
+}
+
+// BusOrExit is [Env.Bus] for commands: it reports a failure and returns the
+// exit code to return (0 when connected).
+func (e *Env) BusOrExit() (*bus.Bus, int) {
+	b, err := e.Bus()
+	if err != nil {
+		code := ExitFailure
+		if errors.Is(err, errConfig) {
+			code = ExitUsage
+		}
+		return nil, e.Errorf(code, "%v", err)
+	}
+	return b, ExitOK
+}
+
+// errConfig marks errors of the config, which are usage errors.
+var errConfig = errors.New("config")
+
+// Close closes the NATS connection, if one was opened.
+func (e *Env) Close() {
+	if e.nc != nil {
+		e.nc.Close()
+		e.nc, e.b = nil, nil
+	}
+}
+
+// Out prints one result: v as one JSON line with --json, else text.
+func (e *Env) Out(text string, v any) {
+	if e.JSON {
+		line, err := json.Marshal(v)
+		if err != nil {
+			fmt.Fprintf(e.Stderr, "idvctl: encode output: %v\n", err)
+			return
+		}
+		fmt.Fprintf(e.Stdout, "%s\n", line)
+		return
+	}
+	fmt.Fprintln(e.Stdout, text)
+}
+
+// Progress returns a reporter for a long operation over total items (0:
+// unknown): it writes "label: done/total" to stderr at most once a second,
+// and a last line from done(). Nothing is written with --quiet.
+func (e *Env) Progress(label string, total int) (step func(n int), done func()) {
+	if e.Quiet {
+		return func(int) {}, func() {}
+	}
+	var count int
+	last := time.Now()
+	line := func() {
+		if total > 0 {
+			fmt.Fprintf(e.Stderr, "%s: %d/%d\n", label, count, total)
+		} else {
+			fmt.Fprintf(e.Stderr, "%s: %d\n", label, count)
+		}
+	}
+	return func(n int) {
+			count += n
+			if time.Since(last) >= time.Second {
+				last = time.Now()
+				line()
+			}
+		}, func() {
+			line()
+		}
+}
+
+func usage(w io.Writer) {
+	fmt.Fprintln(w, "usage: idvctl [global flags] <command> [args]")
+	fmt.Fprintln(w, "\ncommands:")
+	cs := append([]command(nil), commands...)
+	sort.SliceStable(cs, func(i, j int) bool { return cs[i].name < cs[j].name })
+	for _, c := range cs {
+		fmt.Fprintf(w, "  %-8s %-34s %s\n", c.name, c.args, c.summary)
+	}
+	fmt.Fprintln(w, "\nglobal flags: --config PATH, --nats URL, --json, --quiet, --timeout D")
+	fmt.Fprintln(w, "exit codes: 0 ok, 1 failed (retry may help), 2 usage or config, 3 not found, 4 refused, 5 partly done")
+	fmt.Fprintln(w, "`idvctl <command> -h` describes one command.")
+}
+
+// redactURL drops user info from NATS URLs, for messages.
+func redactURL(urls string) string {
+	parts := strings.Split(urls, ",")
+	for i, u := range parts {
+		if at := strings.LastIndex(u, "@"); at >= 0 {
+			if s := strings.Index(u, "://"); s >= 0 && s < at {
+				parts[i] = u[:s+3] + "***" + u[at:]
+			}
+		}
+	}
+	return strings.Join(parts, ",")
+}

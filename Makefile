@@ -70,7 +70,7 @@ images:
 ## up: build the images and start the demo stack (docker-compose.yml); down: stop it, keep the data.
 COMPOSE ?= docker-compose
 up: images
-	$(COMPOSE) up -d
+	IDV_TAG=$(TAG) $(COMPOSE) up -d
 down:
 	$(COMPOSE) down
 

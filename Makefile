@@ -12,7 +12,7 @@ TAG     ?= local
 export TESTCONTAINERS_RYUK_DISABLED := true
 export TESTCONTAINERS_HOST_OVERRIDE ?= 127.0.0.1
 
-.PHONY: all test test-short vet build images fuzz bench run clean
+.PHONY: all test test-short vet build images fuzz bench run clean up down
 
 all: build test
 
@@ -33,16 +33,46 @@ vet:
 build:
 	CGO_ENABLED=0 $(GO) build -trimpath -o $(BIN)/ ./cmd/...
 
-## images: idvbus/nats:$(TAG) (nats-server from the pinned module) and idvbus/ingest:$(TAG).
+## images: every image FROM scratch, tagged $(TAG): idvbus/nats (nats-server from the
+## pinned module), idvbus/ingest, idvbus/normalizer, idvbus/notifier, idvbus/idvbus
+## (all-in-one), idvbus/idvctl, idvbus/demo-subscriber. One go build for all binaries.
+IMAGES := nats ingest normalizer notifier idvbus idvctl demo-subscriber
+# What each image's build context holds besides deploy/<image>/ (see its Dockerfile).
+ctx_nats            := nats-server healthcheck
+ctx_ingest          := ingest healthcheck ca-certificates.crt
+ctx_normalizer      := normalizer healthcheck ca-certificates.crt
+ctx_notifier        := notifier healthcheck ca-certificates.crt
+ctx_idvbus          := idvbus healthcheck ca-certificates.crt
+ctx_idvctl          := idvctl ca-certificates.crt
+ctx_demo-subscriber := demo-subscriber healthcheck
+NATS_MODULE := github.com/nats-io/nats-server/v2
+# The label internal/natscontainer checks, so tests reuse this nats image
+# instead of rebuilding it (same inputs, same digest: see contextDigest there).
+NATS_DIGEST  = $$({ cat deploy/nats/Dockerfile deploy/nats/nats.conf tools/healthcheck/main.go; \
+	$(GO) list -m -f '{{with .Replace}}{{.Path}}@{{.Version}}{{else}}{{.Version}}{{end}}' $(NATS_MODULE); } | sha256sum | cut -d' ' -f1)
+
 images:
-	rm -rf $(IMGDIR) && mkdir -p $(IMGDIR)/nats $(IMGDIR)/ingest
-	CGO_ENABLED=0 GOOS=linux $(GO) build -trimpath -ldflags='-s -w' -o $(IMGDIR)/nats/nats-server github.com/nats-io/nats-server/v2
-	cp deploy/nats/Dockerfile deploy/nats/nats.conf $(IMGDIR)/nats/
-	docker build -q -t idvbus/nats:$(TAG) $(IMGDIR)/nats
-	CGO_ENABLED=0 GOOS=linux $(GO) build -trimpath -ldflags='-s -w' -o $(IMGDIR)/ingest/ingest ./cmd/ingest
-	cp deploy/ingest/Dockerfile $(IMGDIR)/ingest/
-	cp /etc/ssl/certs/ca-certificates.crt $(IMGDIR)/ingest/ 2>/dev/null || : > $(IMGDIR)/ingest/ca-certificates.crt
-	docker build -q -t idvbus/ingest:$(TAG) $(IMGDIR)/ingest
+	rm -rf $(IMGDIR) && mkdir -p $(IMGDIR)/bin
+	CGO_ENABLED=0 GOOS=linux $(GO) build -trimpath -ldflags='-s -w' -o $(IMGDIR)/bin/ \
+	  $(NATS_MODULE) ./cmd/ingest ./cmd/normalizer ./cmd/notifier ./cmd/idvbus ./cmd/idvctl \
+	  ./tools/healthcheck ./examples/demo-subscriber
+	cp /etc/ssl/certs/ca-certificates.crt $(IMGDIR)/bin/ 2>/dev/null || : > $(IMGDIR)/bin/ca-certificates.crt
+	@set -e; for i in $(IMAGES); do mkdir $(IMGDIR)/$$i; cp deploy/$$i/* $(IMGDIR)/$$i/; done
+	@set -e; $(foreach i,$(IMAGES),for f in $(ctx_$(i)); do ln -f $(IMGDIR)/bin/$$f $(IMGDIR)/$(i)/ 2>/dev/null || cp $(IMGDIR)/bin/$$f $(IMGDIR)/$(i)/; done;)
+	@# The builds run side by side (each is a few COPYs); a failure prints its log.
+	@set -e; pids=; for i in $(IMAGES); do \
+	  label=; [ $$i != nats ] || label="--label io.idvbus.nats.context-digest=$(NATS_DIGEST)"; \
+	  docker build -q $$label -t idvbus/$$i:$(TAG) $(IMGDIR)/$$i >$(IMGDIR)/$$i.log 2>&1 & pids="$$pids $$!:$$i"; \
+	done; ok=1; for p in $$pids; do \
+	  if wait $${p%%:*}; then echo "built idvbus/$${p#*:}:$(TAG)"; else ok=; echo "docker build idvbus/$${p#*:} failed:"; cat $(IMGDIR)/$${p#*:}.log; fi; \
+	done; [ -n "$$ok" ]
+
+## up: build the images and start the demo stack (docker-compose.yml); down: stop it, keep the data.
+COMPOSE ?= docker-compose
+up: images
+	IDV_TAG=$(TAG) $(COMPOSE) up -d
+down:
+	$(COMPOSE) down
 
 ## fuzz: run every fuzz target for FUZZTIME each (default 10s).
 FUZZTIME ?= 10s

@@ -34,10 +34,13 @@ const (
 	natsServerModule = "github.com/nats-io/nats-server/v2"
 
 	// contextLabel holds a digest of what the image was built from (Dockerfile,
-	// nats.conf, nats-server version). An image whose label differs is stale and
+	// nats.conf, tools/healthcheck, nats-server version). An image whose label differs is stale and
 	// is rebuilt, so an edit to deploy/nats reaches the tests without anyone
 	// remembering to delete the old image.
 	contextLabel = "io.idvbus.nats.context-digest"
+
+	// healthcheckPkg is the image's HEALTHCHECK probe (scratch has no shell).
+	healthcheckPkg = "./tools/healthcheck"
 )
 
 // EnvRebuildImages, set to "1", rebuilds the image even if a current one exists.
@@ -73,11 +76,15 @@ func ensureImage(ctx context.Context, tb testing.TB) error {
 	if err != nil {
 		return fmt.Errorf("read nats.conf: %w", err)
 	}
+	healthcheck, err := os.ReadFile(filepath.Join(root, filepath.FromSlash(healthcheckPkg), "main.go"))
+	if err != nil {
+		return fmt.Errorf("read healthcheck: %w", err)
+	}
 	version, err := natsServerVersion(ctx, root)
 	if err != nil {
 		return err
 	}
-	digest := contextDigest(dockerfile, natsConf, version)
+	digest := contextDigest(dockerfile, natsConf, healthcheck, version)
 
 	cli, err := testcontainers.NewDockerClientWithOpts(ctx)
 	if err != nil {
@@ -137,14 +144,15 @@ func buildImage(ctx context.Context, tb testing.TB, root string, dockerfile, nat
 	defer os.RemoveAll(dir)
 
 	start := time.Now()
+	// One build for both binaries; -o DIR/ names them nats-server and healthcheck.
 	cmd := exec.CommandContext(ctx, "go", "build", "-trimpath", "-ldflags=-s -w",
-		"-o", filepath.Join(dir, "nats-server"), natsServerModule)
+		"-o", dir+string(filepath.Separator), natsServerModule, healthcheckPkg)
 	cmd.Dir = root
 	// CGO_ENABLED=0: a cgo binary needs the dynamic loader, which scratch lacks.
 	// GOOS=linux: the binary runs in a Linux container whatever the host is.
 	cmd.Env = append(os.Environ(), "CGO_ENABLED=0", "GOOS=linux", "GOARCH="+runtime.GOARCH)
 	if out, err := cmd.CombinedOutput(); err != nil {
-		return fmt.Errorf("go build %s: %w\n%s", natsServerModule, err, out)
+		return fmt.Errorf("go build %s %s: %w\n%s", natsServerModule, healthcheckPkg, err, out)
 	}
 	goBuild := time.Since(start)
 
@@ -195,10 +203,12 @@ func natsServerVersion(ctx context.Context, root string) (string, error) {
 	return strings.TrimSpace(string(out)), nil
 }
 
-func contextDigest(dockerfile, natsConf []byte, version string) string {
+// contextDigest is the SHA-256 of the image's inputs, concatenated in this
+// order. `make images` computes the same with sha256sum and labels its nats
+// image with it, so the tests reuse that image instead of rebuilding it.
+func contextDigest(dockerfile, natsConf, healthcheck []byte, version string) string {
 	h := sha256.New()
-	for _, part := range [][]byte{dockerfile, natsConf, []byte(version)} {
-		fmt.Fprintf(h, "%d\n", len(part))
+	for _, part := range [][]byte{dockerfile, natsConf, healthcheck, []byte(version + "\n")} {
 		h.Write(part)
 	}
 	return hex.EncodeToString(h.Sum(nil))

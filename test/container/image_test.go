@@ -34,7 +34,8 @@ func TestIngestImageFromScratch(t *testing.T) {
 
 	buildCtx := t.TempDir()
 	root := repoRoot(t)
-	build := exec.Command("go", "build", "-trimpath", "-o", filepath.Join(buildCtx, "ingest"), "./cmd/ingest")
+	// The ingest binary and the image's HEALTHCHECK probe, as `make images` builds them.
+	build := exec.Command("go", "build", "-trimpath", "-o", buildCtx+string(filepath.Separator), "./cmd/ingest", "./tools/healthcheck")
 	build.Dir = root
 	build.Env = append(os.Environ(), "CGO_ENABLED=0", "GOOS=linux", "GOARCH="+runtime.GOARCH)
 	if out, err := build.CombinedOutput(); err != nil {

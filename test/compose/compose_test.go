@@ -1,0 +1,182 @@
+// Package compose_test is the smoke test of docker-compose.yml: it builds the
+// images with `make images`, starts the stack under its own project name and
+// host ports, waits until every service is healthy, sends a signed vendor
+// webhook with idvctl and checks that the demo subscriber received the signed
+// decision; then it breaks the subscriber and checks that the event reaches
+// the dead letters on the demo's short retry schedule. The stack is always
+// removed with `down -v`, and the services' logs are printed on failure.
+package compose_test
+
+import (
+	"bytes"
+	"context"
+	"crypto/rand"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"net/http"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/idvbus/idvbus/pkg/config"
+	"github.com/idvbus/idvbus/pkg/webhookauth"
+)
+
+// imageTag is the tag the test builds and runs: the one `make images` and
+// docker-compose.yml use by default, so the test runs what a user runs.
+const imageTag = "local"
+
+func TestComposeStack(t *testing.T) {
+	if testing.Short() {
+		t.Skip("builds images and starts containers")
+	}
+	compose := requireCompose(t)
+	root := repoRoot(t)
+	ctx, cancel := context.WithTimeout(t.Context(), 12*time.Minute)
+	defer cancel()
+
+	start := time.Now()
+	make := exec.CommandContext(ctx, "make", "-C", root, "images", "TAG="+imageTag)
+	if out, err := make.CombinedOutput(); err != nil {
+		t.Fatalf("make images: %v\n%s", err, out)
+	}
+	t.Logf("make images: %s", time.Since(start).Round(100*time.Millisecond))
+
+	idvctl := filepath.Join(t.TempDir(), "idvctl")
+	build := exec.CommandContext(ctx, "go", "build", "-o", idvctl, "./cmd/idvctl")
+	build.Dir = root
+	if out, err := build.CombinedOutput(); err != nil {
+		t.Fatalf("go build idvctl: %v\n%s", err, out)
+	}
+
+	s := newStack(t, root, compose)
+	start = time.Now()
+	if out, err := s.run(ctx, "up", "-d"); err != nil {
+		t.Fatalf("%v\n%s", err, out)
+	}
+	s.waitHealthy(ctx, 3*time.Minute)
+	t.Logf("up -d to every service healthy: %s", time.Since(start).Round(100*time.Millisecond))
+
+	// A decision travels vendor -> ingest -> normalizer -> notifier -> the
+	// demo subscriber, which accepts it only with a valid signature.
+	approved := "inq_compose_" + randomHex(t)
+	s.send(ctx, idvctl, "approved", approved)
+	eventually(ctx, t, 60*time.Second, "demo subscriber receives the approval", func() error {
+		got, err := s.received(ctx)
+		if err != nil {
+			return err
+		}
+		for _, r := range got {
+			if r.VerificationID == approved {
+				if r.Status != "approved" || r.Vendor != "persona" || r.Type != "io.idvbus.verification.updated.v1" {
+					return fmt.Errorf("received %+v", r)
+				}
+				return nil
+			}
+		}
+		return fmt.Errorf("not among %d received", len(got))
+	})
+
+	// Broken subscriber: the event is retried at 1, 2 and 5 s and then
+	// dead-lettered (deploy/compose/idvbus.yaml), never delivered.
+	before, err := s.dlqMessages(ctx)
+	if err != nil {
+		t.Fatalf("IDV_DLQ: %v", err)
+	}
+	if err := s.do(ctx, http.MethodPost, s.url("IDV_DEMO_PORT", "/fail?status=500"), nil); err != nil {
+		t.Fatalf("break the demo subscriber: %v", err)
+	}
+	declined := "inq_compose_" + randomHex(t)
+	s.send(ctx, idvctl, "declined", declined)
+	eventually(ctx, t, 60*time.Second, "the declined event is dead-lettered", func() error {
+		n, err := s.dlqMessages(ctx)
+		if err != nil {
+			return err
+		}
+		if n <= before {
+			return fmt.Errorf("IDV_DLQ holds %d messages, as before", n)
+		}
+		return nil
+	})
+	got, err := s.received(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, r := range got {
+		if r.VerificationID == declined {
+			t.Fatalf("the broken subscriber recorded %+v", r)
+		}
+	}
+}
+
+// send makes the ingest receive a Persona webhook for verificationID with the
+// given outcome, signed with the config's development secret, via idvctl.
+func (s *stack) send(ctx context.Context, idvctl, event, verificationID string) {
+	s.t.Helper()
+	cmd := exec.CommandContext(ctx, idvctl, "--config", filepath.Join(s.root, "deploy", "compose", "idvbus.yaml"),
+		"send", "persona", event, "--ingest", s.url("IDV_INGEST_PORT", ""), "--id", verificationID)
+	var stdout, stderr bytes.Buffer
+	cmd.Stdout, cmd.Stderr = &stdout, &stderr
+	err := cmd.Run()
+	var exit *exec.ExitError
+	if errors.As(err, &exit) && exit.ExitCode() == 2 && strings.Contains(stderr.String(), `unknown command "send"`) {
+		// idvctl send is written on another branch; until it is merged, post
+		// the same signed webhook directly. Remove once idvctl has send.
+		s.t.Logf("idvctl has no send command yet: posting the signed webhook directly")
+		s.postPersona(ctx, event, verificationID)
+		return
+	}
+	if err != nil {
+		s.t.Fatalf("idvctl send persona %s: %v\nstdout: %s\nstderr: %s", event, err, stdout.String(), stderr.String())
+	}
+}
+
+// postPersona posts a Persona inquiry webhook signed the way Persona signs,
+// with the secret of deploy/compose/idvbus.yaml.
+func (s *stack) postPersona(ctx context.Context, status, verificationID string) {
+	s.t.Helper()
+	cfg, _, err := config.Load(filepath.Join(s.root, "deploy", "compose", "idvbus.yaml"), config.Env{})
+	if err != nil {
+		s.t.Fatal(err)
+	}
+	var src *config.Source
+	for i := range cfg.Sources {
+		if cfg.Sources[i].Name == "persona" {
+			src = &cfg.Sources[i]
+		}
+	}
+	if src == nil {
+		s.t.Fatal("no persona source in deploy/compose/idvbus.yaml")
+	}
+	body := fmt.Appendf(nil, `{"data":{"type":"event","id":"evt_%s","attributes":{"name":"inquiry.%s",`+
+		`"created-at":"%s","payload":{"data":{"type":"inquiry","id":"%s","attributes":{"status":"%s"}}}}}}`,
+		verificationID, status, time.Now().UTC().Format("2006-01-02T15:04:05.000Z"), verificationID, status)
+	req, err := http.NewRequestWithContext(ctx, http.MethodPost, s.url("IDV_INGEST_PORT", "/webhooks/persona"), bytes.NewReader(body))
+	if err != nil {
+		s.t.Fatal(err)
+	}
+	req.Header.Set("Content-Type", "application/json")
+	if err := webhookauth.Sign(src.Auth, req.Header, body, time.Now()); err != nil {
+		s.t.Fatal(err)
+	}
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		s.t.Fatal(err)
+	}
+	resp.Body.Close()
+	if resp.StatusCode != http.StatusAccepted && resp.StatusCode != http.StatusOK {
+		s.t.Fatalf("POST /webhooks/persona: %s", resp.Status)
+	}
+}
+
+func randomHex(t *testing.T) string {
+	t.Helper()
+	b := make([]byte, 6)
+	if _, err := rand.Read(b); err != nil {
+		t.Fatal(err)
+	}
+	return hex.EncodeToString(b)
+}

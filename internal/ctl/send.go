@@ -21,7 +21,7 @@ import (
 )
 
 func init() {
-	register(command{name: "send", args: "<vendor> <event> | --list | --file PATH",
+	register(command{name: "send", args: "<vendor> <event>",
 		summary: "send a signed sample webhook to a running ingest", run: runSend})
 }
 

@@ -13,6 +13,7 @@ import (
 	"go.uber.org/zap/zaptest"
 
 	"github.com/idvbus/idvbus/internal/app"
+	"github.com/idvbus/idvbus/internal/ctl/samples"
 	"github.com/idvbus/idvbus/internal/natstest"
 	"github.com/idvbus/idvbus/pkg/config"
 	"github.com/idvbus/idvbus/pkg/normalize"
@@ -264,6 +265,58 @@ func TestInspectExitCodes(t *testing.T) {
 		code, _, errs := idvctl(t, nil, append([]string{"--nats", unreachable, "--timeout", "2s"}, args...)...)
 		if code != ExitFailure || !strings.Contains(errs, "connect to NATS") {
 			t.Errorf("%v with NATS down: exit %d %q, want %d", args, code, errs, ExitFailure)
+		}
+	}
+}
+
+// TestEverySampleNormalizesOnTheStack: every sample, sent to the all-in-one,
+// is accepted and normalized into the event its catalog entry promises;
+// none is dead-lettered.
+func TestEverySampleNormalizesOnTheStack(t *testing.T) {
+	s := startStack(t)
+	sent := map[string]samples.Sample{} // by verification id
+	for _, smp := range samples.All() {
+		r := s.send(t, smp.Vendor, smp.Name)
+		if r.Status != "accepted" {
+			t.Fatalf("%s %s: %+v", smp.Vendor, smp.Name, r)
+		}
+		sent[r.VerificationID] = smp
+	}
+	natstest.Eventually(t, 30*time.Second, "the normalizer has taken everything", func() bool {
+		code, out, _ := s.run(t, "status", "--json")
+		var res statusResult
+		if code != ExitOK || json.Unmarshal([]byte(out), &res) != nil {
+			return false
+		}
+		for _, c := range res.Consumers {
+			if c.Stream == "IDV_RAW" && (c.Pending > 0 || c.AckPending > 0) {
+				return false
+			}
+		}
+		if len(res.DeadLetters) > 0 {
+			t.Fatalf("dead letters: %v", res.DeadLetters)
+		}
+		return res.Streams[0].Messages == uint64(len(sent))
+	})
+	code, out, errs := s.run(t, "tail", "--json", "--all", "--idle", "500ms")
+	if code != ExitOK {
+		t.Fatalf("tail: exit %d %s", code, errs)
+	}
+	found := map[string]bool{}
+	for _, ev := range parseEvents(t, out) {
+		smp, ok := sent[ev.Subject]
+		if !ok {
+			t.Fatalf("an event of a verification never sent: %+v", ev)
+		}
+		w := smp.Want
+		if (w.Status != "" && ev.Data.Status == string(w.Status)) ||
+			(w.Check != "" && ev.Data.Check == string(w.Check) && ev.Data.Result == string(w.Result)) {
+			found[ev.Subject] = true
+		}
+	}
+	for id, smp := range sent {
+		if !found[id] {
+			t.Errorf("%s %s (%s): no event says %s", smp.Vendor, smp.Name, id, smp.Want)
 		}
 	}
 }

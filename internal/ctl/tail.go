@@ -15,7 +15,7 @@ import (
 )
 
 func init() {
-	register(command{name: "tail", args: "[filters] [--since D|--all|--last N]",
+	register(command{name: "tail", args: "[filters] [--all|--since D|--last N]",
 		summary: "print normalized events as they arrive", run: runTail})
 }
 

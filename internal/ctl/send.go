@@ -168,7 +168,7 @@ func listSamples(e *Env, pos []string) int {
 		if vendor != "" && s.Vendor != vendor {
 			continue
 		}
-		e.Out(fmt.Sprintf("%-8s %-40s %s", s.Vendor, s.Name, s.Want),
+		e.Out(fmt.Sprintf("%-8s %-42s %s", s.Vendor, s.Name, s.Want),
 			sampleEntry{Vendor: s.Vendor, Event: s.Name, VendorEvent: s.Event, Emits: s.Want.String()})
 	}
 	return ExitOK

@@ -214,6 +214,9 @@ func pickSource(cfg config.Config, vendor, name string) (config.Source, string) 
 	return config.Source{}, fmt.Sprintf("several %s sources (%s): choose one with --source", vendor, strings.Join(names, ", "))
 }
 
+// stdin is where send --file - reads; a variable for tests.
+var stdin io.Reader = os.Stdin
+
 // readBody reads a captured body from path, or stdin for "-".
 func readBody(path string) ([]byte, error) {
 	var (
@@ -221,7 +224,7 @@ func readBody(path string) ([]byte, error) {
 		err error
 	)
 	if path == "-" {
-		b, err = io.ReadAll(os.Stdin)
+		b, err = io.ReadAll(stdin)
 	} else {
 		b, err = os.ReadFile(path)
 	}

@@ -142,6 +142,18 @@ func TestSendFileSendsTheBodyAsIs(t *testing.T) {
 	if res.Event != "ONBOARDING_FINISHED" || res.VerificationID != "itv_1" || res.Vendor != "incode" {
 		t.Fatalf("%+v", res)
 	}
+	// From stdin, naming the vendor instead of the source.
+	stdin = bytes.NewReader(captured)
+	defer func() { stdin = os.Stdin }()
+	f.mu.Lock()
+	f.bodies = map[string][]byte{}
+	f.mu.Unlock()
+	if code, _, errs := idvctl(t, nil, "send", "--ingest", f.URL, "--file", "-", "incode"); code != ExitOK || !bytes.Equal(f.body("incode"), captured) {
+		t.Fatalf("--file -: exit %d %s", code, errs)
+	}
+	if code, _, _ := idvctl(t, nil, "send", "--ingest", f.URL, "--file", filepath.Join(t.TempDir(), "none"), "incode"); code != ExitUsage {
+		t.Fatalf("missing file: exit %d, want usage", code)
+	}
 	// Without --source or vendor, the dev config's four sources are ambiguous.
 	if code, _, errs := idvctl(t, nil, "send", "--ingest", f.URL, "--file", path); code != ExitUsage {
 		t.Fatalf("exit %d (%s), want usage", code, errs)

@@ -27,7 +27,8 @@ Filters (each may be repeated or comma-separated; the server filters by subject)
   --vendor persona  --type verification|check  --status approved  --check selfie
   --verification ID (the CloudEvent subject)  --source NAME
 Start: new events (default), --since 10m or --since 2026-01-02T15:04:05Z, --all,
-or --last N (the last N matching events, then new ones).
+or --last N (the last N events passing the vendor, type, status and check
+filters, then new ones; --verification and --source then apply to those).
 Stop: Ctrl-C, --count N (after N events), --idle D (after D without an event).
 Exit 0; 3 when --idle ended it before --count events came; 1 NATS unreachable.`
 

@@ -12,17 +12,12 @@ import (
 	"context"
 	"crypto/rand"
 	"encoding/hex"
-	"errors"
 	"fmt"
 	"net/http"
 	"os/exec"
 	"path/filepath"
-	"strings"
 	"testing"
 	"time"
-
-	"github.com/idvbus/idvbus/pkg/config"
-	"github.com/idvbus/idvbus/pkg/webhookauth"
 )
 
 // imageTag is the tag the test builds and runs: the one `make images` and
@@ -63,7 +58,7 @@ func TestComposeStack(t *testing.T) {
 	// A decision travels vendor -> ingest -> normalizer -> notifier -> the
 	// demo subscriber, which accepts it only with a valid signature.
 	approved := "inq_compose_" + randomHex(t)
-	s.send(ctx, idvctl, "approved", approved)
+	s.send(ctx, idvctl, "inquiry.approved", approved)
 	eventually(ctx, t, 60*time.Second, "demo subscriber receives the approval", func() error {
 		got, err := s.received(ctx)
 		if err != nil {
@@ -90,7 +85,7 @@ func TestComposeStack(t *testing.T) {
 		t.Fatalf("break the demo subscriber: %v", err)
 	}
 	declined := "inq_compose_" + randomHex(t)
-	s.send(ctx, idvctl, "declined", declined)
+	s.send(ctx, idvctl, "inquiry.declined", declined)
 	eventually(ctx, t, 60*time.Second, "the declined event is dead-lettered", func() error {
 		n, err := s.dlqMessages(ctx)
 		if err != nil {
@@ -112,8 +107,8 @@ func TestComposeStack(t *testing.T) {
 	}
 }
 
-// send makes the ingest receive a Persona webhook for verificationID with the
-// given outcome, signed with the config's development secret, via idvctl.
+// send makes the ingest receive the Persona sample event for verificationID,
+// signed with the config's development secret, via idvctl send.
 func (s *stack) send(ctx context.Context, idvctl, event, verificationID string) {
 	s.t.Helper()
 	cmd := exec.CommandContext(ctx, idvctl, "--config", filepath.Join(s.root, "deploy", "compose", "idvbus.yaml"),
@@ -121,54 +116,8 @@ func (s *stack) send(ctx context.Context, idvctl, event, verificationID string) 
 	var stdout, stderr bytes.Buffer
 	cmd.Stdout, cmd.Stderr = &stdout, &stderr
 	err := cmd.Run()
-	var exit *exec.ExitError
-	if errors.As(err, &exit) && exit.ExitCode() == 2 && strings.Contains(stderr.String(), `unknown command "send"`) {
-		// idvctl send is written on another branch; until it is merged, post
-		// the same signed webhook directly. Remove once idvctl has send.
-		s.t.Logf("idvctl has no send command yet: posting the signed webhook directly")
-		s.postPersona(ctx, event, verificationID)
-		return
-	}
 	if err != nil {
 		s.t.Fatalf("idvctl send persona %s: %v\nstdout: %s\nstderr: %s", event, err, stdout.String(), stderr.String())
-	}
-}
-
-// postPersona posts a Persona inquiry webhook signed the way Persona signs,
-// with the secret of deploy/compose/idvbus.yaml.
-func (s *stack) postPersona(ctx context.Context, status, verificationID string) {
-	s.t.Helper()
-	cfg, _, err := config.Load(filepath.Join(s.root, "deploy", "compose", "idvbus.yaml"), config.Env{})
-	if err != nil {
-		s.t.Fatal(err)
-	}
-	var src *config.Source
-	for i := range cfg.Sources {
-		if cfg.Sources[i].Name == "persona" {
-			src = &cfg.Sources[i]
-		}
-	}
-	if src == nil {
-		s.t.Fatal("no persona source in deploy/compose/idvbus.yaml")
-	}
-	body := fmt.Appendf(nil, `{"data":{"type":"event","id":"evt_%s","attributes":{"name":"inquiry.%s",`+
-		`"created-at":"%s","payload":{"data":{"type":"inquiry","id":"%s","attributes":{"status":"%s"}}}}}}`,
-		verificationID, status, time.Now().UTC().Format("2006-01-02T15:04:05.000Z"), verificationID, status)
-	req, err := http.NewRequestWithContext(ctx, http.MethodPost, s.url("IDV_INGEST_PORT", "/webhooks/persona"), bytes.NewReader(body))
-	if err != nil {
-		s.t.Fatal(err)
-	}
-	req.Header.Set("Content-Type", "application/json")
-	if err := webhookauth.Sign(src.Auth, req.Header, body, time.Now()); err != nil {
-		s.t.Fatal(err)
-	}
-	resp, err := http.DefaultClient.Do(req)
-	if err != nil {
-		s.t.Fatal(err)
-	}
-	resp.Body.Close()
-	if resp.StatusCode != http.StatusAccepted && resp.StatusCode != http.StatusOK {
-		s.t.Fatalf("POST /webhooks/persona: %s", resp.Status)
 	}
 }
 

@@ -180,9 +180,10 @@ func (d *deliverer) handle(ctx context.Context, m *bus.Msg) {
 		return
 	}
 	id := e.ID()
-	if !d.cfg.Filter.MatchSubject(m.Subject()) {
+	if m.Subject() != bus.RedeliverSubject(d.cfg.Name) && !d.cfg.Filter.MatchSubject(m.Subject()) {
 		// The consumer's subject filter chooses; this only guards a filter
-		// that changed while the event was in flight.
+		// that changed while the event was in flight. An event put back
+		// for this subscriber by an operator is delivered whatever the filter.
 		_ = m.Ack()
 		return
 	}
@@ -313,11 +314,16 @@ func (d *deliverer) deadLetter(ctx context.Context, m *bus.Msg, reason, detail s
 	if status != 0 {
 		h[HeaderLastStatus] = []string{strconv.Itoa(status)}
 	}
+	subject := m.Subject()
+	if s := m.Header().Get(bus.HeaderOriginalSubject); s != "" && subject == bus.RedeliverSubject(d.cfg.Name) {
+		// A redelivered event: record the subject it was published on.
+		subject = s
+	}
 	dctx, cancel := context.WithTimeout(ctx, storeTimeout)
 	defer cancel()
 	err := d.o.Bus.PublishDLQ(dctx, bus.DeadLetter{
 		Stage: bus.StageNotify, Name: d.cfg.Name, Reason: detail,
-		OriginalStream: m.Stream, OriginalSubject: m.Subject(), OriginalSeq: m.StreamSeq,
+		OriginalStream: m.Stream, OriginalSubject: subject, OriginalSeq: m.StreamSeq,
 		Attempts: uint64(attempts), Header: h, Body: m.Data(),
 	})
 	id := m.Header().Get("ce-id")

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"net/http"
+	"strings"
 	"time"
 
 	"github.com/nats-io/nats.go"
@@ -203,7 +204,10 @@ func (b *Bus) ConsumerFilterSubjects(ctx context.Context, stream, durable string
 func notFound(err error) error {
 	var apiErr *jetstream.APIError
 	if errors.Is(err, jetstream.ErrMsgNotFound) || errors.Is(err, jetstream.ErrConsumerNotFound) ||
-		(errors.As(err, &apiErr) && apiErr.Code == http.StatusNotFound) {
+		(errors.As(err, &apiErr) && apiErr.Code == http.StatusNotFound) ||
+		// A delete of a missing sequence: the client keeps only the text of
+		// the server's JSSequenceNotFoundErrF (10043).
+		(errors.Is(err, jetstream.ErrMsgDeleteUnsuccessful) && strings.Contains(err.Error(), "err_code=10043")) {
 		return fmt.Errorf("%w (%w)", ErrNotFound, err)
 	}
 	return err

@@ -200,7 +200,7 @@ func TestDLQPurgeDryRunAndExitCodes(t *testing.T) {
 		dl = s.read(t, bus.StreamDLQ)
 		return len(dl) == 3
 	})
-	a, b, c := fmt.Sprint(dl[0].Seq), fmt.Sprint(dl[1].Seq), fmt.Sprint(dl[2].Seq)
+	a, b := fmt.Sprint(dl[0].Seq), fmt.Sprint(dl[1].Seq)
 
 	for _, tc := range []struct {
 		args []string
@@ -254,5 +254,23 @@ func TestDLQPurgeDryRunAndExitCodes(t *testing.T) {
 	if got := s.read(t, bus.StreamDLQ); len(got) != 0 {
 		t.Fatalf("%d dead letters after purge --all", len(got))
 	}
-	_ = c
+
+	// A notify dead letter of a subscriber that no longer exists: refused,
+	// and kept.
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	gone := &nats.Msg{Subject: bus.DLQSubject("notify", "gone"), Data: []byte("{}"), Header: nats.Header{
+		bus.HeaderMsgID: {"gone-1"}, bus.HeaderStage: {"notify"}, "ce-id": {"e1"},
+		bus.HeaderOriginalSubject: {"idv.events.persona.verification.approved"}}}
+	seq, _, err := s.b.Republish(ctx, bus.StreamDLQ, gone)
+	if err != nil {
+		t.Fatal(err)
+	}
+	code, out, _ = s.ctl(t, "dlq", "replay", fmt.Sprint(seq))
+	if code != ExitFailure || !strings.Contains(out, "failed") || !strings.Contains(out, "no consumer notify-gone") {
+		t.Fatalf("replay for a removed subscriber: exit %d %q", code, out)
+	}
+	if got := s.read(t, bus.StreamDLQ); len(got) != 1 {
+		t.Fatalf("%d dead letters, want the refused one kept", len(got))
+	}
 }

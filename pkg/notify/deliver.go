@@ -229,7 +229,8 @@ func (d *deliverer) handle(ctx context.Context, m *bus.Msg) {
 		if err := m.Ack(); err != nil {
 			d.log.Warn("ack failed; the event may be delivered again", zap.String("event_id", id), zap.Error(err))
 		}
-		if t := receivedAt(e.Data()); !t.IsZero() {
+		// Not for an event an operator put back: its wait in IDV_DLQ is no delivery latency.
+		if t := receivedAt(e.Data()); !t.IsZero() && m.Subject() != bus.RedeliverSubject(d.cfg.Name) {
 			d.o.Metrics.latency.WithLabelValues(d.cfg.Name).Observe(d.o.Now().Sub(t).Seconds())
 		}
 		d.log.Debug("delivered", zap.String("event_id", id), zap.Uint64("stream_seq", m.StreamSeq),

@@ -119,10 +119,10 @@ func (s *dlqSelection) each(ctx context.Context, e *Env, b *bus.Bus, o bus.ReadO
 	return nil
 }
 
-// tally counts outcomes and turns them into the exit code.
-type tally struct{ ok, notFound, failed int }
+// dlqTally counts outcomes and turns them into the exit code.
+type dlqTally struct{ ok, notFound, failed int }
 
-func (t *tally) add(r dlqResult) {
+func (t *dlqTally) add(r dlqResult) {
 	switch r.Result {
 	case "not_found":
 		t.notFound++
@@ -134,7 +134,7 @@ func (t *tally) add(r dlqResult) {
 }
 
 // code: 0 all done; 3 all named ones unknown; 5 part done; 1 nothing done.
-func (t tally) code() int {
+func (t dlqTally) code() int {
 	switch {
 	case t.notFound == 0 && t.failed == 0:
 		return ExitOK
@@ -168,7 +168,7 @@ func dlqReplay(ctx context.Context, e *Env, args []string) int {
 		return code
 	}
 	pb := newPutBack(b)
-	var t tally
+	var t dlqTally
 	err := sel.each(ctx, e, b, o, "dlq replay", func(m bus.StoredMsg, found bool) error {
 		r := replayDeadLetter(ctx, e, pb, m, found, *dry, *keep)
 		t.add(r)
@@ -244,7 +244,7 @@ func dlqPurge(ctx context.Context, e *Env, args []string) int {
 	if b == nil {
 		return code
 	}
-	var t tally
+	var t dlqTally
 	err := sel.each(ctx, e, b, o, "dlq purge", func(m bus.StoredMsg, found bool) error {
 		r := dlqResult{Seq: m.Seq, Result: "purged"}
 		switch {

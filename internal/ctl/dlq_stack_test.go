@@ -86,8 +86,8 @@ func (s *dlqStack) run(t *testing.T, svc func(context.Context, config.Config, *n
 	})
 }
 
-// personaWebhook is a Persona webhook: event eventID moves inquiry to status.
-func personaWebhook(eventID, inquiry, status string) []byte {
+// dlqPersonaWebhook is a Persona webhook: event eventID moves inquiry to status.
+func dlqPersonaWebhook(eventID, inquiry, status string) []byte {
 	return []byte(fmt.Sprintf(`{"data":{"type":"event","id":%q,"attributes":{"name":"inquiry.%s","created-at":"2026-11-22T10:00:00.000Z","payload":{"data":{"type":"inquiry","id":%q,"attributes":{"status":%q,"reference-id":"user-7"}}}}}}`,
 		eventID, status, inquiry, status))
 }
@@ -135,8 +135,8 @@ func (s *dlqStack) ctl(t *testing.T, args ...string) (int, string, string) {
 	return code, out.String(), errb.String()
 }
 
-// jsonLines decodes each stdout line into a T.
-func jsonLines[T any](t *testing.T, out string) []T {
+// dlqJSONLines decodes each stdout line into a T.
+func dlqJSONLines[T any](t *testing.T, out string) []T {
 	t.Helper()
 	var res []T
 	sc := bufio.NewScanner(bytes.NewBufferString(out))

@@ -25,7 +25,7 @@ func TestDLQReplayNotifyToThatSubscriberOnly(t *testing.T) {
 	good := newWebhookReceiver(t, http.StatusOK)
 	picky := newWebhookReceiver(t, http.StatusBadRequest)
 	s := startDLQStack(t, good.subscriber("good"), picky.subscriber("picky"))
-	s.storeRaw(t, "persona:evt_n1", personaWebhook("evt_n1", "inq_n1", "approved"))
+	s.storeRaw(t, "persona:evt_n1", dlqPersonaWebhook("evt_n1", "inq_n1", "approved"))
 
 	var dl []bus.StoredMsg
 	natstest.Eventually(t, 15*time.Second, "picky's dead letter", func() bool {
@@ -36,7 +36,7 @@ func TestDLQReplayNotifyToThatSubscriberOnly(t *testing.T) {
 	eventID := good.got()[0]
 
 	code, out, _ := s.ctl(t, "dlq", "list", "--json")
-	list := jsonLines[dlqEntry](t, out)
+	list := dlqJSONLines[dlqEntry](t, out)
 	if code != ExitOK || len(list) != 1 {
 		t.Fatalf("list: exit %d, %d entries", code, len(list))
 	}
@@ -64,7 +64,7 @@ func TestDLQReplayNotifyToThatSubscriberOnly(t *testing.T) {
 	// Fixed: replay every dead letter of picky.
 	picky.status.Store(http.StatusNoContent)
 	code, out, _ = s.ctl(t, "dlq", "replay", "--all", "--stage", "notify", "--name", "picky", "--json")
-	res := jsonLines[dlqResult](t, out)
+	res := dlqJSONLines[dlqResult](t, out)
 	if code != ExitOK || len(res) != 1 || res[0].Result != "replayed" || res[0].To != "idv.redeliver.picky" {
 		t.Fatalf("replay --all: exit %d, %+v", code, res)
 	}
@@ -105,7 +105,7 @@ func TestDLQReplayNormalizeAfterStateRepair(t *testing.T) {
 	if _, err := st.Put(ctx, key, []byte("{half a state"), 0); err != nil {
 		t.Fatal(err)
 	}
-	body := personaWebhook("evt_bad", "inq_bad", "approved")
+	body := dlqPersonaWebhook("evt_bad", "inq_bad", "approved")
 	s.storeRaw(t, "persona:evt_bad", body)
 
 	var dl []bus.StoredMsg
@@ -115,7 +115,7 @@ func TestDLQReplayNormalizeAfterStateRepair(t *testing.T) {
 	})
 	seq := fmt.Sprint(dl[0].Seq)
 	code, out, _ := s.ctl(t, "dlq", "list", "--stage", "normalize", "--json")
-	list := jsonLines[dlqEntry](t, out)
+	list := dlqJSONLines[dlqEntry](t, out)
 	if code != ExitOK || len(list) != 1 || list[0].Name != "persona" || list[0].RawKey != "persona:evt_bad" ||
 		!strings.Contains(list[0].Reason, "unreadable") || list[0].OriginalSubject != "idv.raw.persona.persona" {
 		t.Fatalf("list: exit %d %+v", code, list)
@@ -133,7 +133,7 @@ func TestDLQReplayNormalizeAfterStateRepair(t *testing.T) {
 	}
 
 	// The operator repairs the state (here: removes the corrupted entry).
-	kvDelete(t, s.js.URL(), key)
+	dlqKVDelete(t, s.js.URL(), key)
 	if code, _, _ := s.ctl(t, "dlq", "replay", seq); code != ExitOK {
 		t.Fatalf("replay: exit %d", code)
 	}
@@ -167,9 +167,9 @@ func TestDLQReplayNormalizeAfterStateRepair(t *testing.T) {
 	}
 }
 
-// kvDelete removes an IDV_STATE key, as an operator repairing a state would
+// dlqKVDelete removes an IDV_STATE key, as an operator repairing a state would
 // (nats kv del IDV_STATE <key>).
-func kvDelete(t *testing.T, url, key string) {
+func dlqKVDelete(t *testing.T, url, key string) {
 	t.Helper()
 	nc, err := nats.Connect(url)
 	if err != nil {
@@ -233,7 +233,7 @@ func TestDLQPurgeDryRunAndExitCodes(t *testing.T) {
 	}
 
 	code, out, _ := s.ctl(t, "dlq", "purge", a, "999", "--yes", "--json")
-	res := jsonLines[dlqResult](t, out)
+	res := dlqJSONLines[dlqResult](t, out)
 	if code != ExitPartial || len(res) != 2 || res[0].Result != "purged" || res[1].Result != "not_found" {
 		t.Fatalf("purge: exit %d %+v", code, res)
 	}
@@ -248,7 +248,7 @@ func TestDLQPurgeDryRunAndExitCodes(t *testing.T) {
 		return len(s.read(t, bus.StreamDLQ)) == 3
 	})
 	code, out, _ = s.ctl(t, "dlq", "purge", "--all", "--stage", "normalize", "--name", "persona", "--yes", "--json")
-	if res := jsonLines[dlqResult](t, out); code != ExitOK || len(res) != 3 {
+	if res := dlqJSONLines[dlqResult](t, out); code != ExitOK || len(res) != 3 {
 		t.Fatalf("purge --all: exit %d %+v", code, res)
 	}
 	if got := s.read(t, bus.StreamDLQ); len(got) != 0 {

@@ -12,7 +12,7 @@ import (
 
 func init() {
 	register(command{
-		name: "replay", args: "--source NAME (--since T | --seq N) [--until T] [--dry-run]",
+		name: "replay", args: "--source S (--since T | --seq N)",
 		summary: "re-normalize a source's stored raw webhooks (after a mapping fix)",
 		run:     runReplay,
 	})

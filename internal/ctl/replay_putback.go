@@ -47,8 +47,8 @@ var deadLetterOnly = []string{
 	bus.HeaderAttempts, notify.HeaderLastStatus, bus.HeaderReplayOf,
 }
 
-// copyHeader copies h without JetStream's headers (Nats-*) and without drop.
-func copyHeader(h nats.Header, drop []string) nats.Header {
+// putBackHeader copies h without JetStream's headers (Nats-*) and without drop.
+func putBackHeader(h nats.Header, drop []string) nats.Header {
 	out := make(nats.Header, len(h)+3)
 	for k, v := range h {
 		if strings.HasPrefix(k, "Nats-") || slices.Contains(drop, k) {
@@ -72,7 +72,7 @@ var errNotReplayable = errors.New("cannot be put back")
 //     letter still names the event's subject.
 func (p *putBack) fromDeadLetter(ctx context.Context, m bus.StoredMsg) (*nats.Msg, string, error) {
 	d := newDLQEntry(m)
-	h := copyHeader(m.Header, deadLetterOnly)
+	h := putBackHeader(m.Header, deadLetterOnly)
 	h[bus.HeaderReplayOf] = []string{bus.StreamDLQ + ":" + strconv.FormatUint(m.Seq, 10)}
 	h[bus.HeaderMsgID] = []string{p.msgID(bus.StreamDLQ, m.Seq)}
 	switch d.Stage {
@@ -154,7 +154,7 @@ func (p *putBack) takesRedeliveries(ctx context.Context, subscriber string) erro
 // fromRaw builds the copy of a stored raw webhook for re-normalizing: same
 // subject, body and Idv-* headers, Idv-Raw-Key = its dedup key.
 func (p *putBack) fromRaw(m bus.StoredMsg) *nats.Msg {
-	h := copyHeader(m.Header, []string{bus.HeaderReplayOf})
+	h := putBackHeader(m.Header, []string{bus.HeaderReplayOf})
 	h[bus.HeaderRawKey] = []string{rawKeyOf(m)}
 	h[bus.HeaderReplayOf] = []string{bus.StreamRaw + ":" + strconv.FormatUint(m.Seq, 10)}
 	h[bus.HeaderMsgID] = []string{p.msgID(bus.StreamRaw, m.Seq)}

@@ -20,9 +20,9 @@ import (
 func TestReplaySourceTwiceChangesNothing(t *testing.T) {
 	rcv := newWebhookReceiver(t, http.StatusOK)
 	s := startDLQStack(t, rcv.subscriber("onboarding"))
-	s.storeRaw(t, "persona:evt_a", personaWebhook("evt_a", "inq_a", "approved"))
-	s.storeRaw(t, "persona:evt_b", personaWebhook("evt_b", "inq_b", "declined"))
-	s.storeRaw(t, "persona:evt_c", personaWebhook("evt_c", "inq_c", "started")) // in_progress: no webhook
+	s.storeRaw(t, "persona:evt_a", dlqPersonaWebhook("evt_a", "inq_a", "approved"))
+	s.storeRaw(t, "persona:evt_b", dlqPersonaWebhook("evt_b", "inq_b", "declined"))
+	s.storeRaw(t, "persona:evt_c", dlqPersonaWebhook("evt_c", "inq_c", "started")) // in_progress: no webhook
 	// inq_d's state is corrupt: its webhook is dead-lettered, then repaired.
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
@@ -33,11 +33,11 @@ func TestReplaySourceTwiceChangesNothing(t *testing.T) {
 	if _, err := st.Put(ctx, bus.StateKey("persona", "inq_d"), []byte("garbage"), 0); err != nil {
 		t.Fatal(err)
 	}
-	s.storeRaw(t, "persona:evt_d", personaWebhook("evt_d", "inq_d", "approved"))
+	s.storeRaw(t, "persona:evt_d", dlqPersonaWebhook("evt_d", "inq_d", "approved"))
 	natstest.Eventually(t, 15*time.Second, "three events, two webhooks, one dead letter", func() bool {
 		return len(s.read(t, bus.StreamEvents)) == 3 && len(rcv.got()) == 2 && len(s.read(t, bus.StreamDLQ)) == 1
 	})
-	kvDelete(t, s.js.URL(), bus.StateKey("persona", "inq_d"))
+	dlqKVDelete(t, s.js.URL(), bus.StateKey("persona", "inq_d"))
 
 	settle := func() {
 		t.Helper()
@@ -50,7 +50,7 @@ func TestReplaySourceTwiceChangesNothing(t *testing.T) {
 		{Source: "persona", Read: 8, Replayed: 4, Skipped: 4, FirstSeq: 1, LastSeq: 8}, // the first run's copies too
 	} {
 		code, out, _ := s.ctl(t, "replay", "--source", "persona", "--since", "1h", "--json")
-		got := jsonLines[replaySummary](t, out)
+		got := dlqJSONLines[replaySummary](t, out)
 		if code != ExitOK || len(got) != 1 || fmt.Sprint(got[0]) != fmt.Sprint(want) {
 			t.Fatalf("run %d: exit %d, %+v, want %+v", run+1, code, got, want)
 		}
@@ -70,7 +70,7 @@ func TestReplaySourceTwiceChangesNothing(t *testing.T) {
 		t.Fatalf("--until in the past: exit %d, want %d", code, ExitNotFound)
 	}
 	code, out, _ := s.ctl(t, "replay", "--source", "persona", "--seq", "5", "--dry-run", "--json")
-	if got := jsonLines[replaySummary](t, out); code != ExitOK || len(got) != 1 || got[0].Read != 8 || got[0].Replayed != 4 || !got[0].DryRun {
+	if got := dlqJSONLines[replaySummary](t, out); code != ExitOK || len(got) != 1 || got[0].Read != 8 || got[0].Replayed != 4 || !got[0].DryRun {
 		t.Fatalf("dry run: exit %d %+v", code, got)
 	}
 	if n := len(s.read(t, bus.StreamRaw)); n != 12 {

@@ -34,7 +34,7 @@ func (b *Bus) streamConfigs() []jetstream.StreamConfig {
 	}, {
 		Name:        StreamEvents,
 		Description: "normalized CloudEvents (binary mode), Nats-Msg-Id = CloudEvent id",
-		Subjects:    []string{"idv.events.>"},
+		Subjects:    []string{"idv.events.>", "idv.redeliver.>"}, // redeliver: see RedeliverSubject
 		Storage:     storage,
 		Replicas:    b.cfg.Replicas,
 		MaxAge:      b.cfg.EventsMaxAge,

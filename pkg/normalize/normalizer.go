@@ -270,19 +270,30 @@ func (e *permanentError) Unwrap() error { return e.err }
 // input builds the state machine's input from a parsed webhook.
 func (n *Normalizer) input(j *job) Input {
 	h := j.m.Header()
-	rawKey := first(h[bus.HeaderMsgID])
-	if rawKey == "" {
-		rawKey = j.m.Stream + ":" + strconv.FormatUint(j.m.StreamSeq, 10)
-	}
+	key := rawKey(j.m)
 	received, err := time.Parse(time.RFC3339Nano, first(h[bus.HeaderReceivedAt]))
 	if err != nil {
 		received = n.now().UTC()
 	}
 	return Input{
 		Source: j.src.name, Vendor: j.src.vendor, Policy: j.src.policy,
-		RawKey: rawKey, RawStream: j.m.Stream, RawSeq: j.m.StreamSeq,
+		RawKey: key, RawStream: j.m.Stream, RawSeq: j.m.StreamSeq,
 		ReceivedAt: received, Report: j.report,
 	}
+}
+
+// rawKey is the raw dedup key of a webhook: Idv-Raw-Key on a copy an
+// operator put back (its own Nats-Msg-Id is fresh, see bus.HeaderRawKey), else
+// its Nats-Msg-Id, else its place in the stream.
+func rawKey(m *bus.Msg) string {
+	h := m.Header()
+	if k := first(h[bus.HeaderRawKey]); k != "" {
+		return k
+	}
+	if k := first(h[bus.HeaderMsgID]); k != "" {
+		return k
+	}
+	return m.Stream + ":" + strconv.FormatUint(m.StreamSeq, 10)
 }
 
 // apply runs one attempt: read the state, repair its outbox if needed, apply
@@ -437,12 +448,19 @@ func (n *Normalizer) deadLetter(ctx context.Context, j *job, reason, class strin
 	if name == "" || !config.NamePattern.MatchString(name) {
 		name = "unknown"
 	}
+	// Keep the raw key (PublishDLQ drops Nats-Msg-Id), so a replay of the
+	// dead letter gives the event ids the webhook would have given.
+	h := make(nats.Header, len(m.Header())+1)
+	for k, v := range m.Header() {
+		h[k] = v
+	}
+	h[bus.HeaderRawKey] = []string{rawKey(m)}
 	dctx, cancel := context.WithTimeout(ctx, attemptTimeout)
 	defer cancel()
 	err := n.o.Bus.PublishDLQ(dctx, bus.DeadLetter{
 		Stage: bus.StageNormalize, Name: name, Reason: reason,
 		OriginalStream: m.Stream, OriginalSubject: m.Subject(), OriginalSeq: m.StreamSeq,
-		Attempts: m.NumDelivered, Header: m.Header(), Body: m.Data(),
+		Attempts: m.NumDelivered, Header: h, Body: m.Data(),
 	})
 	if err != nil {
 		n.o.Log.Error("dead letter not stored; will retry", zap.String("source", name),

@@ -180,9 +180,10 @@ func (d *deliverer) handle(ctx context.Context, m *bus.Msg) {
 		return
 	}
 	id := e.ID()
-	if !d.cfg.Filter.MatchSubject(m.Subject()) {
+	if m.Subject() != bus.RedeliverSubject(d.cfg.Name) && !d.cfg.Filter.MatchSubject(m.Subject()) {
 		// The consumer's subject filter chooses; this only guards a filter
-		// that changed while the event was in flight.
+		// that changed while the event was in flight. An event put back
+		// for this subscriber by an operator is delivered whatever the filter.
 		_ = m.Ack()
 		return
 	}
@@ -228,7 +229,8 @@ func (d *deliverer) handle(ctx context.Context, m *bus.Msg) {
 		if err := m.Ack(); err != nil {
 			d.log.Warn("ack failed; the event may be delivered again", zap.String("event_id", id), zap.Error(err))
 		}
-		if t := receivedAt(e.Data()); !t.IsZero() {
+		// Not for an event an operator put back: its wait in IDV_DLQ is no delivery latency.
+		if t := receivedAt(e.Data()); !t.IsZero() && m.Subject() != bus.RedeliverSubject(d.cfg.Name) {
 			d.o.Metrics.latency.WithLabelValues(d.cfg.Name).Observe(d.o.Now().Sub(t).Seconds())
 		}
 		d.log.Debug("delivered", zap.String("event_id", id), zap.Uint64("stream_seq", m.StreamSeq),
@@ -313,11 +315,16 @@ func (d *deliverer) deadLetter(ctx context.Context, m *bus.Msg, reason, detail s
 	if status != 0 {
 		h[HeaderLastStatus] = []string{strconv.Itoa(status)}
 	}
+	subject := m.Subject()
+	if s := m.Header().Get(bus.HeaderOriginalSubject); s != "" && subject == bus.RedeliverSubject(d.cfg.Name) {
+		// A redelivered event: record the subject it was published on.
+		subject = s
+	}
 	dctx, cancel := context.WithTimeout(ctx, storeTimeout)
 	defer cancel()
 	err := d.o.Bus.PublishDLQ(dctx, bus.DeadLetter{
 		Stage: bus.StageNotify, Name: d.cfg.Name, Reason: detail,
-		OriginalStream: m.Stream, OriginalSubject: m.Subject(), OriginalSeq: m.StreamSeq,
+		OriginalStream: m.Stream, OriginalSubject: subject, OriginalSeq: m.StreamSeq,
 		Attempts: uint64(attempts), Header: h, Body: m.Data(),
 	})
 	id := m.Header().Get("ce-id")

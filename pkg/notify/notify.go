@@ -110,6 +110,9 @@ func (n *Notifier) consumerOptions(s config.Subscriber) (bus.ConsumerOptions, er
 		// To JetStream no filter means every subject.
 		return bus.ConsumerOptions{}, errors.New("the filter chooses no event")
 	}
+	// Plus the subject on which an operator puts back a dead letter for
+	// this subscriber only (idvctl dlq replay).
+	subjects = append(subjects, bus.RedeliverSubject(s.Name))
 	return bus.ConsumerOptions{
 		Stream:         bus.StreamEvents,
 		Durable:        Durable(s.Name),

@@ -202,7 +202,8 @@ func (e *Env) Bus() (*bus.Bus, error) {
 	}
 	nc, err := bus.Connect(n, "idvctl", zap.NewNop(), nats.RetryOnFailedConnect(false))
 	if err != nil {
-		return nil, fmt.Errorf("connect to NATS %s: %w", redactURL(n.URL), err)
+		// bus.Connect's error already says "connect to NATS".
+		return nil, fmt.Errorf("%w (%s)", err, redactURL(n.URL))
 	}
 	b, err := bus.New(nc, cfg.JetStream, zap.NewNop())
 	if err != nil {

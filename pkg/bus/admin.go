@@ -32,8 +32,8 @@ const (
 // never see it.
 func RedeliverSubject(subscriber string) string { return "idv.redeliver." + subscriber }
 
-// ErrNotFound is returned when a stream message or consumer does not exist
-// (never stored, deleted, or expired).
+// ErrNotFound is returned when a stream message, a consumer or a KV key does
+// not exist (never stored, deleted, or expired).
 var ErrNotFound = errors.New("not found")
 
 // StoredMsg is one message as stored in a stream.

@@ -12,9 +12,6 @@ import (
 // Read-only views of the topology for operators (idvctl state and status).
 // None of these functions creates, changes or acknowledges anything.
 
-// ErrNotFound is returned for a KV key with no value kept.
-var ErrNotFound = errors.New("not found")
-
 // KVEntry is one kept revision of a KV key.
 type KVEntry struct {
 	Revision uint64

@@ -16,6 +16,7 @@ import (
 	"net/http"
 	"os/exec"
 	"path/filepath"
+	"strings"
 	"testing"
 	"time"
 )
@@ -105,6 +106,47 @@ func TestComposeStack(t *testing.T) {
 			t.Fatalf("the broken subscriber recorded %+v", r)
 		}
 	}
+
+	// The operator sees the dead letter, fixes the subscriber and replays it:
+	// the decision arrives, signed, and the dead letter is gone.
+	list := s.idvctl(ctx, idvctl, "dlq", "list", "--stage", "notify", "--name", "demo", "--json")
+	if !strings.Contains(list, declined) {
+		t.Fatalf("idvctl dlq list shows no notify dead letter of demo:\n%s", list)
+	}
+	if err := s.do(ctx, http.MethodDelete, s.url("IDV_DEMO_PORT", "/fail"), nil); err != nil {
+		t.Fatalf("fix the demo subscriber: %v", err)
+	}
+	s.idvctl(ctx, idvctl, "dlq", "replay", "--all", "--stage", "notify", "--name", "demo")
+	eventually(ctx, t, 60*time.Second, "the replayed decision reaches the fixed subscriber", func() error {
+		got, err := s.received(ctx)
+		if err != nil {
+			return err
+		}
+		for _, r := range got {
+			if r.VerificationID == declined && r.Status == "declined" {
+				return nil
+			}
+		}
+		return fmt.Errorf("not among %d received", len(got))
+	})
+	if n, err := s.dlqMessages(ctx); err != nil || n != before {
+		t.Fatalf("IDV_DLQ holds %d messages after the replay (err %v), want %d as before", n, err, before)
+	}
+}
+
+// idvctl runs idvctl against the stack's config and NATS port and returns its
+// stdout; a non-zero exit fails the test.
+func (s *stack) idvctl(ctx context.Context, idvctl string, args ...string) string {
+	s.t.Helper()
+	args = append([]string{"--config", filepath.Join(s.root, "deploy", "compose", "idvbus.yaml"),
+		"--nats", fmt.Sprintf("nats://127.0.0.1:%d", s.ports["IDV_NATS_PORT"])}, args...)
+	cmd := exec.CommandContext(ctx, idvctl, args...)
+	var stdout, stderr bytes.Buffer
+	cmd.Stdout, cmd.Stderr = &stdout, &stderr
+	if err := cmd.Run(); err != nil {
+		s.t.Fatalf("idvctl %s: %v\nstdout: %s\nstderr: %s", strings.Join(args[4:], " "), err, stdout.String(), stderr.String())
+	}
+	return stdout.String()
 }
 
 // send makes the ingest receive the Persona sample event for verificationID,

@@ -216,10 +216,10 @@ func TestAsyncAPIRawAndDeadLetterHeaders(t *testing.T) {
 		required []string
 	}{
 		{"rawWebhook",
-			[]string{"Idv-Content-Type", "Idv-Received-At", "Idv-Request-Id", "Idv-Source", "Idv-Vendor", "Nats-Msg-Id"},
+			[]string{"Idv-Content-Type", "Idv-Raw-Key", "Idv-Received-At", "Idv-Replay-Of", "Idv-Request-Id", "Idv-Source", "Idv-Vendor", "Nats-Msg-Id"},
 			[]string{"Idv-Received-At", "Idv-Request-Id", "Idv-Source", "Idv-Vendor", "Nats-Msg-Id"}},
 		{"deadLetter",
-			[]string{"Idv-Attempts", "Idv-Error", "Idv-Last-Status", "Idv-Original-Seq", "Idv-Original-Subject", "Idv-Stage", "Nats-Msg-Id"},
+			[]string{"Idv-Attempts", "Idv-Error", "Idv-Last-Status", "Idv-Original-Seq", "Idv-Original-Subject", "Idv-Raw-Key", "Idv-Stage", "Nats-Msg-Id"},
 			[]string{"Idv-Attempts", "Idv-Error", "Idv-Original-Seq", "Idv-Original-Subject", "Idv-Stage"}},
 	} {
 		m := get(t, doc, "components", "messages", tc.message)

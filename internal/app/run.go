@@ -20,11 +20,14 @@ import (
 	"github.com/idvbus/idvbus/pkg/ingest"
 	"github.com/idvbus/idvbus/pkg/normalize"
 	"github.com/idvbus/idvbus/pkg/notify"
+	"github.com/idvbus/idvbus/pkg/tracing"
 )
 
 // parts says which services one process runs on its NATS connection.
 type parts struct {
 	ingest, normalizer, notifier bool
+	// tracer, when set, replaces the one the tracing config describes (tests).
+	tracer *tracing.Tracer
 }
 
 // run runs the chosen services on nc until ctx ends or one fails. They share
@@ -39,6 +42,11 @@ func run(ctx context.Context, cfg config.Config, nc *nats.Conn, ln net.Listener,
 	if err != nil {
 		return err
 	}
+	tracer, stopTracing, err := startTracing(ctx, cfg.Tracing, p, log.Named("tracing"))
+	if err != nil {
+		return err
+	}
+	defer stopTracing()
 	reg := prometheus.NewRegistry()
 	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 
@@ -69,7 +77,7 @@ func run(ctx context.Context, cfg config.Config, nc *nats.Conn, ln net.Listener,
 			}
 		}
 		if p.notifier {
-			n, err := setUpNotifier(ctx, cfg, b, notifyMetrics, log.Named("notifier"))
+			n, err := setUpNotifier(ctx, cfg, b, notifyMetrics, tracer, log.Named("notifier"))
 			if err != nil {
 				cancel(err)
 				return
@@ -105,7 +113,7 @@ func run(ctx context.Context, cfg config.Config, nc *nats.Conn, ln net.Listener,
 			return err
 		}
 		afterTopology(func() {
-			if err := runNormalizer(ctx, cfg, b, metrics, log.Named("normalizer")); err != nil {
+			if err := runNormalizer(ctx, cfg, b, metrics, tracer, log.Named("normalizer")); err != nil {
 				cancel(err)
 			}
 		})
@@ -122,7 +130,7 @@ func run(ctx context.Context, cfg config.Config, nc *nats.Conn, ln net.Listener,
 		}
 		svc, err := ingest.New(ingest.Options{
 			Config: cfg.Ingest, Sources: cfg.Sources, Store: b, Ready: ready,
-			Log: log.Named("ingest"), Metrics: metrics,
+			Log: log.Named("ingest"), Metrics: metrics, Tracer: tracer,
 		})
 		if err != nil {
 			return err
@@ -156,7 +164,7 @@ func run(ctx context.Context, cfg config.Config, nc *nats.Conn, ln net.Listener,
 // runNormalizer runs the normalizer until ctx ends. A failure to (re)create
 // the consumer, e.g. while NATS is down, is retried; configuration errors are
 // returned.
-func runNormalizer(ctx context.Context, cfg config.Config, b *bus.Bus, metrics *normalize.Metrics, log *zap.Logger) error {
+func runNormalizer(ctx context.Context, cfg config.Config, b *bus.Bus, metrics *normalize.Metrics, tracer *tracing.Tracer, log *zap.Logger) error {
 	wait := time.Second
 	for {
 		err := func() error {
@@ -166,7 +174,7 @@ func runNormalizer(ctx context.Context, cfg config.Config, b *bus.Bus, metrics *
 			}
 			n, err := normalize.New(normalize.Options{
 				Config: cfg.Normalizer, DuplicateWindow: cfg.JetStream.DuplicateWindow,
-				Sources: cfg.Sources, Bus: b, Store: store, Log: log, Metrics: metrics,
+				Sources: cfg.Sources, Bus: b, Store: store, Log: log, Metrics: metrics, Tracer: tracer,
 			})
 			if err != nil {
 				return &fatalError{err}
@@ -262,7 +270,7 @@ func (r readiness) Ready(ctx context.Context) error {
 // setUpNotifier builds the notifier and creates or updates the subscribers'
 // durable consumers, retrying while JetStream is unavailable. A subscriber
 // that cannot be built (its config) is returned as an error.
-func setUpNotifier(ctx context.Context, cfg config.Config, b *bus.Bus, metrics *notify.Metrics, log *zap.Logger) (*notify.Notifier, error) {
+func setUpNotifier(ctx context.Context, cfg config.Config, b *bus.Bus, metrics *notify.Metrics, tracer *tracing.Tracer, log *zap.Logger) (*notify.Notifier, error) {
 	if len(cfg.Subscribers) == 0 {
 		log.Info("no subscribers configured: nothing to deliver by webhook (README, Subscribers)")
 	}
@@ -275,6 +283,7 @@ func setUpNotifier(ctx context.Context, cfg config.Config, b *bus.Bus, metrics *
 			}
 			n, err := notify.New(notify.Options{
 				Config: cfg.Notifier, Subscribers: cfg.Subscribers, Bus: b, Store: store, Log: log, Metrics: metrics,
+				Tracer: tracer,
 			})
 			if err != nil {
 				return nil, &fatalError{err}

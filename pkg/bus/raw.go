@@ -22,6 +22,10 @@ type RawMessage struct {
 	ContentType string
 	ReceivedAt  time.Time
 	Body        []byte // stored unchanged
+	// Header holds extra headers stored as they are: the W3C trace context
+	// (lowercase traceparent, tracestate) when tracing is on. Nil adds none;
+	// they never replace the headers above.
+	Header nats.Header
 }
 
 // Stored is JetStream's answer to a raw publish.
@@ -38,6 +42,9 @@ func (b *Bus) PublishRaw(ctx context.Context, m RawMessage) (Stored, error) {
 		Subject: RawSubject(m.Vendor, m.Source),
 		Header:  nats.Header{},
 		Data:    m.Body,
+	}
+	for k, v := range m.Header {
+		msg.Header[k] = v
 	}
 	// Set the map directly: nats.Header is case-sensitive and non-Go consumers
 	// look for exactly these spellings.

@@ -25,6 +25,7 @@ type Config struct {
 	Normalizer  Normalizer   `yaml:"normalizer"`
 	Notifier    Notifier     `yaml:"notifier"`
 	Log         Log          `yaml:"log"`
+	Tracing     Tracing      `yaml:"tracing"`
 	Sources     []Source     `yaml:"sources"`
 	Subscribers []Subscriber `yaml:"subscribers"`
 }

@@ -77,7 +77,8 @@ func Default() Config {
 			AckWait:         30 * time.Second,
 			ShutdownTimeout: 20 * time.Second,
 		},
-		Log: Log{Level: "info", Format: "json"},
+		Log:     Log{Level: "info", Format: "json"},
+		Tracing: DefaultTracing(),
 	}
 }
 

@@ -70,6 +70,7 @@ func (c Config) Validate() error {
 	c.Normalizer.validate(c.JetStream.DuplicateWindow, &p)
 	c.Notifier.validate(&p)
 	c.Log.validate(&p)
+	c.Tracing.validate(&p)
 	seen := map[string]bool{}
 	for i, s := range c.Sources {
 		field := fmt.Sprintf("sources[%d]", i)

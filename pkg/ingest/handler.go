@@ -48,19 +48,21 @@ func (s *Service) handleWebhook(w http.ResponseWriter, r *http.Request) {
 	src, ok := s.sources[name]
 	if !ok {
 		s.metrics.request(unknownSourceLabel, OutcomeUnknownSource)
+		s.traceOutcome(r.Context(), OutcomeUnknownSource, "")
 		writeJSON(w, http.StatusNotFound, answer{Status: "error", Error: "unknown source"})
 		return
 	}
 	log := reqLog{l: s.reqLogger, fields: [3]zap.Field{zap.String("source", name), zap.String("vendor", src.vendor.Name()), zap.String("request_id", reqID)}}
 	fail := func(code int, outcome, msg string) {
 		s.metrics.request(name, outcome)
+		s.traceOutcome(r.Context(), outcome, "")
 		writeJSON(w, code, answer{Status: "error", Error: msg})
 	}
 
 	// A client outside the source's allow_ips is refused before its body is read.
 	clientIP := s.clientIP(r)
 	if c, ok := src.verifier.(webhookauth.IPChecker); ok && !c.AllowsIP(clientIP) {
-		s.refuseAuth(w, log, name, clientIP, webhookauth.ErrIPNotAllowed)
+		s.refuseAuth(r.Context(), w, log, name, clientIP, webhookauth.ErrIPNotAllowed)
 		return
 	}
 	body, refusal := s.readBody(w, r)
@@ -71,7 +73,7 @@ func (s *Service) handleWebhook(w http.ResponseWriter, r *http.Request) {
 	}
 
 	if err := src.verifier.Verify(&webhookauth.Request{Header: r.Header, Body: body, RemoteIP: clientIP, Now: received}); err != nil {
-		s.refuseAuth(w, log, name, clientIP, err)
+		s.refuseAuth(r.Context(), w, log, name, clientIP, err)
 		return
 	}
 
@@ -84,10 +86,12 @@ func (s *Service) handleWebhook(w http.ResponseWriter, r *http.Request) {
 	stored, err := s.store.PublishRaw(ctx, bus.RawMessage{
 		Source: name, Vendor: src.vendor.Name(), MsgID: msgID, RequestID: reqID,
 		ContentType: headerValue(r.Header.Get("Content-Type")), ReceivedAt: received, Body: body,
+		Header: s.tracer.NATSHeader(ctx),
 	})
 	s.metrics.publish(name, time.Since(start), err)
 	if err != nil {
 		log.write(zap.ErrorLevel, "webhook not stored: JetStream did not confirm the write; answered 503", zap.String("event_id", msgID), zap.Error(err))
+		s.traceOutcome(r.Context(), OutcomeUnavailable, msgID)
 		w.Header().Set("Retry-After", strconv.Itoa(int(max(s.cfg.RetryAfter.Round(time.Second)/time.Second, 1))))
 		fail(http.StatusServiceUnavailable, OutcomeUnavailable, "not stored: storage unavailable, retry later")
 		return
@@ -97,6 +101,7 @@ func (s *Service) handleWebhook(w http.ResponseWriter, r *http.Request) {
 		outcome = OutcomeDuplicate
 	}
 	s.metrics.request(name, outcome)
+	s.traceOutcome(r.Context(), outcome, msgID)
 	log.write(zap.DebugLevel, "webhook stored", zap.String("event_id", msgID), zap.Uint64("stream_seq", stored.Seq), zap.String("outcome", outcome))
 	writeJSON(w, http.StatusOK, answer{Status: outcome, ID: msgID})
 }
@@ -144,9 +149,10 @@ func (s *Service) readBody(w http.ResponseWriter, r *http.Request) ([]byte, *ref
 
 // refuseAuth answers 401. The error is safe to log: webhookauth never puts
 // secrets or header values in its errors.
-func (s *Service) refuseAuth(w http.ResponseWriter, log reqLog, source string, ip netip.Addr, err error) {
+func (s *Service) refuseAuth(ctx context.Context, w http.ResponseWriter, log reqLog, source string, ip netip.Addr, err error) {
 	reason := webhookauth.Reason(err)
 	s.metrics.authFailure(source, reason)
+	s.traceOutcome(ctx, OutcomeUnauthorized, "")
 	log.write(zap.WarnLevel, "webhook refused: authentication failed", zap.String("reason", reason),
 		zap.String("remote_ip", ip.String()), zap.Error(err))
 	writeJSON(w, http.StatusUnauthorized, answer{Status: "error", Error: "authentication failed"})

@@ -17,6 +17,7 @@ import (
 
 	"github.com/idvbus/idvbus/pkg/bus"
 	"github.com/idvbus/idvbus/pkg/config"
+	"github.com/idvbus/idvbus/pkg/tracing"
 	"github.com/idvbus/idvbus/pkg/vendors"
 	"github.com/idvbus/idvbus/pkg/webhookauth"
 )
@@ -40,6 +41,9 @@ type Options struct {
 	Ready   ReadyChecker
 	Log     *zap.Logger
 	Metrics *Metrics // nil: a new set, registered nowhere
+	// Tracer makes a span per webhook and stores its trace context with the
+	// raw webhook; nil is tracing off.
+	Tracer *tracing.Tracer
 }
 
 // Service serves the ingest HTTP API.
@@ -53,6 +57,7 @@ type Service struct {
 	metrics   *Metrics
 	proxies   []netip.Prefix
 	draining  chan struct{} // closed when shutdown starts: /readyz turns 503
+	tracer    *tracing.Tracer
 }
 
 // source is one configured source, ready to verify requests.
@@ -73,7 +78,7 @@ func New(o Options) (*Service, error) {
 	s := &Service{
 		cfg: o.Config, store: o.Store, ready: o.Ready, log: o.Log,
 		metrics: o.Metrics, sources: map[string]source{},
-		draining: make(chan struct{}),
+		draining: make(chan struct{}), tracer: o.Tracer,
 	}
 	s.reqLogger = s.log.WithOptions(zap.AddCallerSkip(1))
 	if s.metrics == nil {

@@ -20,7 +20,7 @@ const readyTimeout = 2 * time.Second
 // GET /readyz and, when gatherer is not nil, GET /metrics.
 func (s *Service) Handler(gatherer prometheus.Gatherer) http.Handler {
 	mux := http.NewServeMux()
-	mux.HandleFunc("POST /webhooks/{source}", s.handleWebhook)
+	mux.Handle("POST "+webhookRoute, s.webhookHandler())
 	mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, _ *http.Request) {
 		writeJSON(w, http.StatusOK, map[string]string{"status": "ok"})
 	})

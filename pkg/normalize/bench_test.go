@@ -14,6 +14,7 @@ import (
 	"github.com/idvbus/idvbus/pkg/bus"
 	"github.com/idvbus/idvbus/pkg/config"
 	"github.com/idvbus/idvbus/pkg/normalize"
+	"github.com/idvbus/idvbus/pkg/tracing"
 	"github.com/idvbus/idvbus/pkg/vendors"
 	"github.com/idvbus/idvbus/pkg/vendors/report"
 )
@@ -73,72 +74,75 @@ func BenchmarkParseApplyEncode(b *testing.B) {
 // client's and the embedded server's allocations in this process.
 func BenchmarkNormalizer(b *testing.B) {
 	for _, workers := range []int{1, 16, 64} {
-		b.Run(fmt.Sprintf("workers=%d", workers), func(b *testing.B) {
-			srv := natstest.RunJS(b)
-			cfg := config.Default()
-			cfg.Sources = []config.Source{{Name: "persona", Vendor: "persona", DecisionPolicy: "vendor"}}
-			cfg.Normalizer.Workers = workers
-			nc := srv.Connect(b)
-			bb, err := bus.New(nc, cfg.JetStream, zap.NewNop())
-			if err != nil {
-				b.Fatal(err)
-			}
-			ctx := context.Background()
-			if err := bb.EnsureTopology(ctx); err != nil {
-				b.Fatal(err)
-			}
-			js, _ := jetstream.New(nc)
-			lifecycle := []struct{ name, status string }{
-				{"inquiry.created", "created"}, {"inquiry.started", "pending"}, {"inquiry.completed", "completed"},
-				{"inquiry.marked-for-review", "needs_review"}, {"inquiry.approved", "approved"},
-			}
-			base := time.Now().Add(-time.Hour)
-			for i := 0; i < b.N; i++ {
-				s := lifecycle[i%len(lifecycle)]
-				evt := fmt.Sprint("evt_", i)
-				m := &nats.Msg{Subject: bus.RawSubject("persona", "persona"), Header: nats.Header{},
-					Data: personaInquiry(evt, fmt.Sprint("inq_", i/len(lifecycle)), s.name, s.status, base.Add(time.Duration(i)*time.Millisecond))}
-				m.Header[bus.HeaderMsgID] = []string{"persona:" + evt}
-				m.Header[bus.HeaderSource] = []string{"persona"}
-				m.Header[bus.HeaderVendor] = []string{"persona"}
-				m.Header[bus.HeaderReceivedAt] = []string{time.Now().UTC().Format(bus.ReceivedAtLayout)}
-				if _, err := js.PublishMsgAsync(m); err != nil {
-					b.Fatal(err)
-				}
-			}
-			<-js.PublishAsyncComplete()
-			st, err := bb.State(ctx)
-			if err != nil {
-				b.Fatal(err)
-			}
-			metrics := normalize.NewMetrics()
-			n, err := normalize.New(normalize.Options{Config: cfg.Normalizer, DuplicateWindow: time.Hour,
-				Sources: cfg.Sources, Bus: bb, Store: st, Log: zap.NewNop(), Metrics: metrics})
-			if err != nil {
-				b.Fatal(err)
-			}
-			events, _ := js.Stream(ctx, bus.StreamEvents)
-			b.ReportAllocs()
-			b.ResetTimer()
-			start := time.Now()
-			rctx, cancel := context.WithCancel(ctx)
-			done := make(chan error, 1)
-			go func() { done <- n.Run(rctx) }()
-			for {
-				info, err := events.Info(ctx)
-				if err != nil {
-					b.Fatal(err)
-				}
-				if info.State.Msgs >= uint64(b.N) {
-					break
-				}
-				time.Sleep(5 * time.Millisecond)
-			}
-			elapsed := time.Since(start)
-			b.StopTimer()
-			cancel()
-			<-done
-			b.ReportMetric(float64(b.N)/elapsed.Seconds(), "events/s")
-		})
+		b.Run(fmt.Sprintf("workers=%d", workers), func(b *testing.B) { benchNormalizer(b, workers, nil) })
 	}
+}
+
+// benchNormalizer is one run of BenchmarkNormalizer; tr nil is tracing off.
+func benchNormalizer(b *testing.B, workers int, tr *tracing.Tracer) {
+	srv := natstest.RunJS(b)
+	cfg := config.Default()
+	cfg.Sources = []config.Source{{Name: "persona", Vendor: "persona", DecisionPolicy: "vendor"}}
+	cfg.Normalizer.Workers = workers
+	nc := srv.Connect(b)
+	bb, err := bus.New(nc, cfg.JetStream, zap.NewNop())
+	if err != nil {
+		b.Fatal(err)
+	}
+	ctx := context.Background()
+	if err := bb.EnsureTopology(ctx); err != nil {
+		b.Fatal(err)
+	}
+	js, _ := jetstream.New(nc)
+	lifecycle := []struct{ name, status string }{
+		{"inquiry.created", "created"}, {"inquiry.started", "pending"}, {"inquiry.completed", "completed"},
+		{"inquiry.marked-for-review", "needs_review"}, {"inquiry.approved", "approved"},
+	}
+	base := time.Now().Add(-time.Hour)
+	for i := 0; i < b.N; i++ {
+		s := lifecycle[i%len(lifecycle)]
+		evt := fmt.Sprint("evt_", i)
+		m := &nats.Msg{Subject: bus.RawSubject("persona", "persona"), Header: nats.Header{},
+			Data: personaInquiry(evt, fmt.Sprint("inq_", i/len(lifecycle)), s.name, s.status, base.Add(time.Duration(i)*time.Millisecond))}
+		m.Header[bus.HeaderMsgID] = []string{"persona:" + evt}
+		m.Header[bus.HeaderSource] = []string{"persona"}
+		m.Header[bus.HeaderVendor] = []string{"persona"}
+		m.Header[bus.HeaderReceivedAt] = []string{time.Now().UTC().Format(bus.ReceivedAtLayout)}
+		if _, err := js.PublishMsgAsync(m); err != nil {
+			b.Fatal(err)
+		}
+	}
+	<-js.PublishAsyncComplete()
+	st, err := bb.State(ctx)
+	if err != nil {
+		b.Fatal(err)
+	}
+	metrics := normalize.NewMetrics()
+	n, err := normalize.New(normalize.Options{Config: cfg.Normalizer, DuplicateWindow: time.Hour,
+		Sources: cfg.Sources, Bus: bb, Store: st, Log: zap.NewNop(), Metrics: metrics, Tracer: tr})
+	if err != nil {
+		b.Fatal(err)
+	}
+	events, _ := js.Stream(ctx, bus.StreamEvents)
+	b.ReportAllocs()
+	b.ResetTimer()
+	start := time.Now()
+	rctx, cancel := context.WithCancel(ctx)
+	done := make(chan error, 1)
+	go func() { done <- n.Run(rctx) }()
+	for {
+		info, err := events.Info(ctx)
+		if err != nil {
+			b.Fatal(err)
+		}
+		if info.State.Msgs >= uint64(b.N) {
+			break
+		}
+		time.Sleep(5 * time.Millisecond)
+	}
+	elapsed := time.Since(start)
+	b.StopTimer()
+	cancel()
+	<-done
+	b.ReportMetric(float64(b.N)/elapsed.Seconds(), "events/s")
 }

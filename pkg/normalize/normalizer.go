@@ -34,6 +34,7 @@ import (
 	"github.com/idvbus/idvbus/pkg/bus"
 	"github.com/idvbus/idvbus/pkg/config"
 	"github.com/idvbus/idvbus/pkg/idv"
+	"github.com/idvbus/idvbus/pkg/tracing"
 	"github.com/idvbus/idvbus/pkg/vendors"
 	"github.com/idvbus/idvbus/pkg/vendors/report"
 )
@@ -77,6 +78,10 @@ type Options struct {
 	Metrics         *Metrics
 	// Now is the clock (tests); nil means time.Now.
 	Now func() time.Time
+	// Tracer makes a span per webhook, a child of the trace the raw webhook
+	// carries, and writes its context into the events published; nil is
+	// tracing off.
+	Tracer *tracing.Tracer
 }
 
 // Normalizer turns raw webhooks into CloudEvents. Create it with [New] and
@@ -136,6 +141,9 @@ type job struct {
 	stateKey string
 	// perm, when set, is why the webhook is dead-lettered at once.
 	perm, permClass string
+	// outcome, events and deadClass are what became of it (for its span).
+	outcome, deadClass string
+	events             int
 }
 
 // Run consumes IDV_RAW until ctx ends, then finishes the webhooks in flight
@@ -154,7 +162,7 @@ func (n *Normalizer) Run(ctx context.Context) error {
 		go func(ch <-chan *job) {
 			defer wg.Done()
 			for j := range ch {
-				n.handle(wctx, j)
+				n.process(wctx, j)
 			}
 		}(n.shards[i])
 	}
@@ -229,7 +237,7 @@ func (n *Normalizer) handle(ctx context.Context, j *job) {
 		if err := j.m.Ack(); err != nil {
 			log.Debug("ack", zap.Uint64("raw_seq", j.m.StreamSeq), zap.Error(err))
 		}
-		n.o.Metrics.messages.WithLabelValues(j.vendor, OutcomeIgnored).Inc()
+		n.count(j, OutcomeIgnored)
 		// Recorded at info: an event name a parser does not know may be a
 		// vendor change that deserves a mapping (never the body: names only).
 		log.Info("webhook ignored", zap.String("source", j.src.name), zap.Uint64("raw_seq", j.m.StreamSeq),
@@ -345,6 +353,7 @@ func (n *Normalizer) apply(ctx context.Context, j *job, in Input) error {
 	outcome := OutcomeUnchanged
 	if len(outs) > 0 {
 		outcome = OutcomeEmitted
+		j.events = len(outs)
 		if res.Statuses > 0 {
 			metrics.events.WithLabelValues(j.vendor, idv.TypeVerificationUpdated).Add(float64(res.Statuses))
 		}
@@ -400,6 +409,7 @@ func (n *Normalizer) publish(ctx context.Context, source string, st State, outs 
 		if err != nil {
 			return &permanentError{"encode", err}
 		}
+		n.o.Tracer.InjectNATS(ctx, m.Header)
 		msgs = append(msgs, m)
 	}
 	_, err := n.o.Bus.PublishEvents(ctx, msgs)
@@ -411,7 +421,7 @@ func (n *Normalizer) ack(j *job, outcome string) {
 		// The webhook will be redelivered and found applied.
 		n.o.Log.Debug("ack", zap.Uint64("raw_seq", j.m.StreamSeq), zap.Error(err))
 	}
-	n.o.Metrics.messages.WithLabelValues(j.vendor, outcome).Inc()
+	n.count(j, outcome)
 	n.o.Metrics.latency.WithLabelValues(j.vendor).Observe(time.Since(j.start).Seconds())
 }
 
@@ -430,7 +440,7 @@ func (n *Normalizer) retry(ctx context.Context, j *job, err error) {
 	if err := j.m.NakWithDelay(delay); err != nil {
 		n.o.Log.Debug("nak", zap.Uint64("raw_seq", j.m.StreamSeq), zap.Error(err))
 	}
-	n.o.Metrics.messages.WithLabelValues(j.vendor, OutcomeRetried).Inc()
+	n.count(j, OutcomeRetried)
 }
 
 func (n *Normalizer) backoff(delivered uint64) time.Duration {
@@ -466,13 +476,14 @@ func (n *Normalizer) deadLetter(ctx context.Context, j *job, reason, class strin
 		n.o.Log.Error("dead letter not stored; will retry", zap.String("source", name),
 			zap.Uint64("raw_seq", m.StreamSeq), zap.Error(err))
 		_ = m.NakWithDelay(n.backoff(m.NumDelivered))
-		n.o.Metrics.messages.WithLabelValues(j.vendor, OutcomeRetried).Inc()
+		n.count(j, OutcomeRetried)
 		return
 	}
 	if err := m.Term(reason); err != nil {
 		n.o.Log.Debug("term", zap.Uint64("raw_seq", m.StreamSeq), zap.Error(err))
 	}
-	n.o.Metrics.messages.WithLabelValues(j.vendor, OutcomeDeadLettered).Inc()
+	n.count(j, OutcomeDeadLettered)
+	j.deadClass = class
 	n.o.Metrics.deadLetters.WithLabelValues(j.vendor, class).Inc()
 	n.o.Log.Warn("webhook dead-lettered", zap.String("source", name), zap.Uint64("raw_seq", m.StreamSeq),
 		zap.String("subject", m.Subject()), zap.String("reason", reason))

@@ -214,7 +214,10 @@ func (d *deliverer) handle(ctx context.Context, m *bus.Msg) {
 		return
 	}
 	start := time.Now()
+	ctx, span := d.startAttempt(ctx, m, id, e.Type(), rec.Attempts+1, hdr)
+	defer span.end()
 	out := send(ctx, d.client, d.cfg.URL, d.signer, id, body, hdr, d.cfg.Timeout, d.o.Now())
+	span.answered(out)
 	if !out.delivered() && d.isStopping() && ctx.Err() != nil {
 		done(errShutdown)
 		_ = m.Nak() // cut short by shutdown: not an attempt
@@ -263,6 +266,7 @@ func (d *deliverer) retry(ctx context.Context, m *bus.Msg, id string, attempt in
 		return
 	}
 	d.save(ctx, m, record{Attempts: attempt, LastStatus: out.status, LastError: out.detail, LastAt: now})
+	traceRetryIn(ctx, delay)
 	if err := m.NakWithDelay(delay); err != nil {
 		d.log.Warn("nak failed; the event comes back after the ack wait", zap.String("event_id", id), zap.Error(err))
 	}
@@ -337,6 +341,7 @@ func (d *deliverer) deadLetter(ctx context.Context, m *bus.Msg, reason, detail s
 		d.log.Debug("term", zap.Uint64("stream_seq", m.StreamSeq), zap.Error(err))
 	}
 	d.o.Metrics.deadLetters.WithLabelValues(d.cfg.Name, reason).Inc()
+	traceDeadLetter(ctx, reason)
 	d.log.Warn("event dead-lettered", zap.String("event_id", id), zap.Uint64("stream_seq", m.StreamSeq),
 		zap.String("reason", reason), zap.Int("attempts", attempts), statusField(status), zap.String("error", detail))
 }

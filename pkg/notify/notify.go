@@ -42,6 +42,7 @@ import (
 
 	"github.com/idvbus/idvbus/pkg/bus"
 	"github.com/idvbus/idvbus/pkg/config"
+	"github.com/idvbus/idvbus/pkg/tracing"
 )
 
 // Durable returns the name of a subscriber's durable consumer on IDV_EVENTS.
@@ -70,6 +71,10 @@ type Options struct {
 	Metrics     *Metrics
 	// Now is the clock (tests); nil means time.Now.
 	Now func() time.Time
+	// Tracer makes a span per delivery attempt, a child of the trace the
+	// event carries, and sends its traceparent with the request; nil is
+	// tracing off.
+	Tracer *tracing.Tracer
 }
 
 // Notifier delivers events to every configured subscriber. Create it with

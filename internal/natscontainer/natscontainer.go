@@ -7,6 +7,9 @@
 // registry. Start skips the test when no Docker engine is reachable, unless
 // IDVBUS_REQUIRE_DOCKER=1, which turns the skip into a failure.
 //
+// [StartCluster] runs several such containers as one JetStream cluster on a
+// Docker network of their own, for tests that stop or kill a node under load.
+//
 // The client and monitoring ports are published on 127.0.0.1 at ports chosen
 // once, when the container is created, so URL stays valid across Stop/Start,
 // Kill/Start and Restart: a client under test reconnects to the same address.

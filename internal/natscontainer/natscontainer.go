@@ -7,6 +7,9 @@
 // registry. Start skips the test when no Docker engine is reachable, unless
 // IDVBUS_REQUIRE_DOCKER=1, which turns the skip into a failure.
 //
+// [StartCluster] runs several such containers as one JetStream cluster on a
+// Docker network of their own, for tests that stop or kill a node under load.
+//
 // The client and monitoring ports are published on 127.0.0.1 at ports chosen
 // once, when the container is created, so URL stays valid across Stop/Start,
 // Kill/Start and Restart: a client under test reconnects to the same address.
@@ -69,6 +72,7 @@ var loopback = netip.MustParseAddr("127.0.0.1")
 // test goroutine; they are not meant for concurrent use.
 type Server struct {
 	ctr         *testcontainers.DockerContainer
+	name        string // server_name given with WithServerName, or ""
 	clientPort  int
 	monitorPort int
 }
@@ -113,7 +117,7 @@ func run(ctx context.Context, tb testing.TB, cfg config) (*Server, error) {
 	if err != nil {
 		return nil, err
 	}
-	s := &Server{clientPort: ports[0], monitorPort: ports[1]}
+	s := &Server{name: cfg.serverName, clientPort: ports[0], monitorPort: ports[1]}
 
 	customizers := []testcontainers.ContainerCustomizer{
 		testcontainers.WithLogger(tclog.TestLogger(tb)),
@@ -184,6 +188,10 @@ func (s *Server) URL() string {
 func (s *Server) MonitorURL() string {
 	return "http://127.0.0.1:" + strconv.Itoa(s.monitorPort)
 }
+
+// Name is the server_name given with [WithServerName], or "" when the image's
+// default is used.
+func (s *Server) Name() string { return s.name }
 
 // Container exposes the underlying container, for what this package does not
 // wrap (container IP, networks, logs).

@@ -223,12 +223,18 @@ func dashboardQueries(t *testing.T, d dashboard) (queries map[string]promQuery) 
 		if v.Type != "query" {
 			continue
 		}
-		var qv struct{ Query string }
-		if err := json.Unmarshal(v.Query, &qv); err != nil {
-			t.Errorf("variable %s: query: %v", v.Name, err)
-			continue
+		// A plain string (a classic query, which every Grafana version
+		// reads) or the newer {"query": ...} object.
+		var text string
+		if err := json.Unmarshal(v.Query, &text); err != nil {
+			var qv struct{ Query string }
+			if err := json.Unmarshal(v.Query, &qv); err != nil {
+				t.Errorf("variable %s: query: %v", v.Name, err)
+				continue
+			}
+			text = qv.Query
 		}
-		q, err := analyzeGrafanaQuery(qv.Query)
+		q, err := analyzeGrafanaQuery(text)
 		if err != nil {
 			t.Errorf("variable %s: %v", v.Name, err)
 		}

@@ -112,6 +112,9 @@ func run(ctx context.Context, cfg config.Config, nc *nats.Conn, ln net.Listener,
 		if err := metrics.RegisterLag(reg, b); err != nil {
 			return err
 		}
+		if err := registerDLQGauge(reg, b); err != nil { // D29: the normalizer alone reports IDV_DLQ
+			return err
+		}
 		afterTopology(func() {
 			if err := runNormalizer(ctx, cfg, b, metrics, tracer, log.Named("normalizer")); err != nil {
 				cancel(err)

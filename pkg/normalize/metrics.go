@@ -85,7 +85,7 @@ func (m *Metrics) Messages() *prometheus.CounterVec { return m.messages }
 
 // RegisterLag registers idvbus_normalizer_consumer_pending and
 // idvbus_normalizer_consumer_ack_pending, read from the durable consumer at
-// each scrape.
+// each scrape; while the consumer cannot be read the two series are absent.
 func (m *Metrics) RegisterLag(reg prometheus.Registerer, src PendingSource) error {
 	return reg.Register(&lagCollector{src: src,
 		pending: prometheus.NewDesc("idvbus_normalizer_consumer_pending",
@@ -112,7 +112,9 @@ func (c *lagCollector) Collect(ch chan<- prometheus.Metric) {
 	defer cancel()
 	p, ap, err := c.src.ConsumerPending(ctx, streamRaw, Durable)
 	if err != nil {
-		ch <- prometheus.NewInvalidMetric(c.pending, err)
+		// Leave the series out rather than fail the whole scrape: while NATS
+		// is unreachable every other metric of the process is what an
+		// operator needs most.
 		return
 	}
 	ch <- prometheus.MustNewConstMetric(c.pending, prometheus.GaugeValue, float64(p))

@@ -83,7 +83,8 @@ type PendingSource interface {
 
 // RegisterPending registers idvbus_notifier_pending_events and
 // idvbus_notifier_ack_pending_events for each subscriber, read from its
-// durable consumer at each scrape.
+// durable consumer at each scrape; a consumer that cannot be read has no
+// series then.
 func (m *Metrics) RegisterPending(reg prometheus.Registerer, src PendingSource, subscribers []string) error {
 	return reg.Register(&pendingCollector{src: src, subscribers: subscribers,
 		pending: prometheus.NewDesc("idvbus_notifier_pending_events",
@@ -107,7 +108,8 @@ func (c *pendingCollector) Collect(ch chan<- prometheus.Metric) {
 	for _, name := range c.subscribers {
 		p, ap, err := c.src.ConsumerPending(ctx, bus.StreamEvents, Durable(name))
 		if err != nil {
-			ch <- prometheus.NewInvalidMetric(c.pending, err)
+			// Leave this subscriber's series out rather than fail the
+			// whole scrape (NATS unreachable, consumer not created yet).
 			continue
 		}
 		ch <- prometheus.MustNewConstMetric(c.pending, prometheus.GaugeValue, float64(p), name)

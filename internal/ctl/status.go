@@ -101,12 +101,12 @@ func collectStatus(ctx context.Context, b *bus.Bus) (statusResult, error) {
 		res.Consumers = append(res.Consumers, consumerJSON{Stream: c.Stream, Name: c.Name, Pending: c.Pending,
 			AckPending: c.AckPending, Redelivered: c.Redelivered})
 	}
-	dl, err := b.DeadLetterCounts(ctx)
+	dl, err := b.DLQStored(ctx)
 	if err != nil {
 		return res, err
 	}
-	for subj, n := range dl {
-		res.DeadLetters[strings.TrimPrefix(subj, "idv.dlq.")] = n
+	for _, n := range dl {
+		res.DeadLetters[n.Stage+"."+n.Name] = n.Messages
 	}
 	bs, err := b.BucketStats(ctx)
 	if err != nil {

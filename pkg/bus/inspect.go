@@ -104,23 +104,6 @@ func (b *Bus) ConsumerStats(ctx context.Context) ([]ConsumerStat, error) {
 	return out, nil
 }
 
-// DeadLetterCounts returns how many dead letters IDV_DLQ holds per subject
-// (idv.dlq.<stage>.<name>).
-func (b *Bus) DeadLetterCounts(ctx context.Context) (map[string]uint64, error) {
-	st, err := b.js.Stream(ctx, StreamDLQ)
-	if err != nil {
-		return nil, fmt.Errorf("stream %s: %w", StreamDLQ, err)
-	}
-	info, err := st.Info(ctx, jetstream.WithSubjectFilter("idv.dlq.>"))
-	if err != nil {
-		return nil, fmt.Errorf("stream %s: %w", StreamDLQ, err)
-	}
-	if info.State.Subjects == nil {
-		return map[string]uint64{}, nil
-	}
-	return info.State.Subjects, nil
-}
-
 // BucketStat is the size of one KV bucket.
 type BucketStat struct {
 	Name    string

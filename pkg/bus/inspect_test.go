@@ -3,6 +3,7 @@ package bus_test
 import (
 	"context"
 	"errors"
+	"slices"
 	"testing"
 	"time"
 
@@ -65,12 +66,12 @@ func TestStatusViews(t *testing.T) {
 	if len(cs) != 1 || cs[0].Name != "notify-a" || cs[0].Pending != 2 || cs[0].Stream != bus.StreamEvents {
 		t.Fatalf("consumers %+v", cs)
 	}
-	dl, err := b.DeadLetterCounts(ctx)
+	dl, err := b.DLQStored(ctx)
 	if err != nil {
 		t.Fatal(err)
 	}
-	if len(dl) != 2 || dl["idv.dlq.normalize.persona"] != 2 || dl["idv.dlq.normalize.incode"] != 1 {
-		t.Fatalf("dead letters %v", dl)
+	if want := []bus.DLQCount{{Stage: "normalize", Name: "incode", Messages: 1}, {Stage: "normalize", Name: "persona", Messages: 2}}; !slices.Equal(dl, want) {
+		t.Fatalf("dead letters %+v, want %+v", dl, want)
 	}
 	bs, err := b.BucketStats(ctx)
 	if err != nil {

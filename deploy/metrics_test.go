@@ -2,10 +2,8 @@ package deploy_test
 
 import (
 	"bytes"
-	"context"
 	"fmt"
 	"io"
-	"net"
 	"net/http"
 	"net/http/httptest"
 	"regexp"
@@ -21,7 +19,7 @@ import (
 	"github.com/prometheus/common/model"
 	"go.uber.org/zap/zaptest"
 
-	"github.com/idvbus/idvbus/internal/app"
+	"github.com/idvbus/idvbus/internal/apptest"
 	"github.com/idvbus/idvbus/internal/natstest"
 	"github.com/idvbus/idvbus/pkg/config"
 	"github.com/idvbus/idvbus/pkg/webhookauth"
@@ -345,29 +343,8 @@ func startStack(t *testing.T) *stack {
 		t.Fatal(err)
 	}
 	st.cfg = cfg
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	ctx, cancel := context.WithCancel(context.Background())
-	done := make(chan error, 1)
-	go func() { done <- app.AllInOne(ctx, cfg, ln, zaptest.NewLogger(t)) }()
-	t.Cleanup(func() {
-		cancel()
-		if err := <-done; err != nil {
-			t.Errorf("all-in-one stopped with %v", err)
-		}
-	})
+	st.base = apptest.RunAllInOne(t, cfg, zaptest.NewLogger(t), 30*time.Second)
 	t.Cleanup(st.free) // runs first: frees a held request
-	st.base = "http://" + ln.Addr().String()
-	natstest.Eventually(t, 30*time.Second, "/readyz 200", func() bool {
-		resp, err := http.Get(st.base + "/readyz")
-		if err != nil {
-			return false
-		}
-		resp.Body.Close()
-		return resp.StatusCode == http.StatusOK
-	})
 	return st
 }
 

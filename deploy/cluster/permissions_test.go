@@ -13,7 +13,6 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
@@ -25,8 +24,7 @@ import (
 	"go.uber.org/zap/zaptest/observer"
 
 	"github.com/idvbus/idvbus/internal/app"
-	"github.com/idvbus/idvbus/internal/natstest"
-	"github.com/idvbus/idvbus/pkg/bus"
+	"github.com/idvbus/idvbus/internal/apptest"
 	"github.com/idvbus/idvbus/pkg/config"
 	"github.com/idvbus/idvbus/pkg/webhookauth"
 )
@@ -117,7 +115,7 @@ func TestServicesWorkWithTheirLeastPrivilegeUsers(t *testing.T) {
 		log := zaptest.NewLogger(t, zaptest.WrapOptions(zap.WrapCore(func(c zapcore.Core) zapcore.Core {
 			return zapcore.NewTee(c, core)
 		}))).Named(s.user)
-		bases[s.user] = runService(t, c, s.run, log)
+		bases[s.user] = apptest.Run(t, c.NATS.User, s.run, c, nil, log, 20*time.Second)
 	}
 
 	body := []byte(`{"data":{"type":"event","id":"evt_perm_1","attributes":{"name":"inquiry.approved","created-at":"2026-11-22T10:00:00.000Z","payload":{"data":{"type":"inquiry","id":"inq_perm_1","attributes":{"status":"approved"}}}}}}`)
@@ -214,44 +212,6 @@ func TestUsersCannotLeaveTheirLane(t *testing.T) {
 	if _, err := nats.Connect(url, nats.UserInfo("ingest", "wrong")); err == nil {
 		t.Error("ingest connected with a wrong password")
 	}
-}
-
-// runService runs one service on its own connection until the test ends,
-// waits for its /readyz, and returns its base URL.
-func runService(t *testing.T, cfg config.Config,
-	run func(context.Context, config.Config, *nats.Conn, net.Listener, *zap.Logger) error, log *zap.Logger) string {
-	t.Helper()
-	nc, err := bus.Connect(cfg.NATS, cfg.NATS.User, log)
-	if err != nil {
-		t.Fatal(err)
-	}
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	ctx, cancel := context.WithCancel(context.WithoutCancel(t.Context()))
-	done := make(chan error, 1)
-	go func() { done <- run(ctx, cfg, nc, ln, log) }()
-	var once sync.Once
-	t.Cleanup(func() {
-		once.Do(func() {
-			cancel()
-			if err := <-done; err != nil {
-				t.Errorf("%s returned %v", cfg.NATS.User, err)
-			}
-			nc.Close()
-		})
-	})
-	base := "http://" + ln.Addr().String()
-	natstest.Eventually(t, 20*time.Second, cfg.NATS.User+" /readyz", func() bool {
-		resp, err := http.Get(base + "/readyz")
-		if err != nil {
-			return false
-		}
-		resp.Body.Close()
-		return resp.StatusCode == http.StatusOK
-	})
-	return base
 }
 
 func fieldsString(e observer.LoggedEntry) string {

@@ -8,7 +8,6 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
-	"net"
 	"net/http"
 	"net/http/httptest"
 	"sync"
@@ -16,11 +15,10 @@ import (
 	"testing"
 	"time"
 
-	"github.com/nats-io/nats.go"
-	"go.uber.org/zap"
 	"go.uber.org/zap/zaptest"
 
 	"github.com/idvbus/idvbus/internal/app"
+	"github.com/idvbus/idvbus/internal/apptest"
 	"github.com/idvbus/idvbus/internal/natstest"
 	"github.com/idvbus/idvbus/pkg/bus"
 	"github.com/idvbus/idvbus/pkg/config"
@@ -65,25 +63,9 @@ func startDLQStack(t *testing.T, subs ...config.Subscriber) *dlqStack {
 
 // run starts one service with its own connection and ops listener, waits
 // until it is ready, and stops it on cleanup.
-func (s *dlqStack) run(t *testing.T, svc func(context.Context, config.Config, *nats.Conn, net.Listener, *zap.Logger) error) {
+func (s *dlqStack) run(t *testing.T, svc apptest.Service) {
 	t.Helper()
-	nc := s.js.Connect(t)
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	ctx, cancel := context.WithCancel(context.Background())
-	done := make(chan error, 1)
-	go func() { done <- svc(ctx, s.cfg, nc, ln, zaptest.NewLogger(t)) }()
-	t.Cleanup(func() { cancel(); <-done })
-	natstest.Eventually(t, 10*time.Second, "service ready", func() bool {
-		resp, err := http.Get("http://" + ln.Addr().String() + "/readyz")
-		if err != nil {
-			return false
-		}
-		resp.Body.Close()
-		return resp.StatusCode == http.StatusOK
-	})
+	apptest.Run(t, "service", svc, s.cfg, s.js.Connect(t), zaptest.NewLogger(t), 10*time.Second)
 }
 
 // dlqPersonaWebhook is a Persona webhook: event eventID moves inquiry to status.

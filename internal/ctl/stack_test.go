@@ -1,18 +1,14 @@
 package ctl
 
 import (
-	"context"
 	"encoding/json"
-	"net"
-	"net/http"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
 	"go.uber.org/zap/zaptest"
 
-	"github.com/idvbus/idvbus/internal/app"
+	"github.com/idvbus/idvbus/internal/apptest"
 	"github.com/idvbus/idvbus/internal/ctl/samples"
 	"github.com/idvbus/idvbus/internal/natstest"
 	"github.com/idvbus/idvbus/pkg/config"
@@ -35,32 +31,8 @@ func startStack(t *testing.T) *stack {
 	if err != nil {
 		t.Fatal(err)
 	}
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	ctx, cancel := context.WithCancel(context.Background())
-	done := make(chan error, 1)
-	go func() { done <- app.AllInOne(ctx, cfg, ln, zaptest.NewLogger(t)) }()
-	var once sync.Once
-	t.Cleanup(func() {
-		once.Do(func() {
-			cancel()
-			if err := <-done; err != nil {
-				t.Errorf("all-in-one: %v", err)
-			}
-		})
-	})
-	s := &stack{natsURL: srv.URL(), ingestURL: "http://" + ln.Addr().String()}
-	natstest.Eventually(t, 20*time.Second, "readyz", func() bool {
-		resp, err := http.Get(s.ingestURL + "/readyz")
-		if err != nil {
-			return false
-		}
-		resp.Body.Close()
-		return resp.StatusCode == 200
-	})
-	return s
+	base := apptest.RunAllInOne(t, cfg, zaptest.NewLogger(t), 20*time.Second)
+	return &stack{natsURL: srv.URL(), ingestURL: base}
 }
 
 // run runs idvctl against the stack.

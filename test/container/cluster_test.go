@@ -7,18 +7,17 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
-	"net"
 	"net/http"
 	"net/http/httptest"
 	"sync"
 	"testing"
 	"time"
 
-	"github.com/nats-io/nats.go"
 	"go.uber.org/zap"
 	"go.uber.org/zap/zaptest"
 
 	"github.com/idvbus/idvbus/internal/app"
+	"github.com/idvbus/idvbus/internal/apptest"
 	"github.com/idvbus/idvbus/internal/natscontainer"
 	"github.com/idvbus/idvbus/internal/natstest"
 	"github.com/idvbus/idvbus/pkg/bus"
@@ -70,13 +69,13 @@ func TestClusterKeepsEveryAcceptedWebhookWhenTheLeaderDies(t *testing.T) {
 	rcv := newClusterReceiver(t)
 	cfg := clusterConfig(t, cl.URL(), rcv.srv.URL)
 	ingests := []string{
-		runClusterService(t, cfg, app.Ingest, "ingest-1"),
-		runClusterService(t, cfg, app.Ingest, "ingest-2"),
+		apptest.Run(t, "ingest-1", app.Ingest, cfg, nil, serviceLog(t, "ingest-1"), 60*time.Second),
+		apptest.Run(t, "ingest-2", app.Ingest, cfg, nil, serviceLog(t, "ingest-2"), 60*time.Second),
 	}
-	runClusterService(t, cfg, app.Normalizer, "normalizer-1")
-	runClusterService(t, cfg, app.Normalizer, "normalizer-2")
-	runClusterService(t, cfg, app.Notifier, "notifier-1")
-	runClusterService(t, cfg, app.Notifier, "notifier-2")
+	apptest.Run(t, "normalizer-1", app.Normalizer, cfg, nil, serviceLog(t, "normalizer-1"), 60*time.Second)
+	apptest.Run(t, "normalizer-2", app.Normalizer, cfg, nil, serviceLog(t, "normalizer-2"), 60*time.Second)
+	apptest.Run(t, "notifier-1", app.Notifier, cfg, nil, serviceLog(t, "notifier-1"), 60*time.Second)
+	apptest.Run(t, "notifier-2", app.Notifier, cfg, nil, serviceLog(t, "notifier-2"), 60*time.Second)
 	tServices := time.Since(t0) - tCluster
 
 	v := newVendors(ingests)
@@ -217,41 +216,9 @@ func clusterConfig(t *testing.T, natsURL, subscriberURL string) config.Config {
 	return cfg
 }
 
-// runClusterService runs one service in this process on its own connection
-// (bus.Connect: the production options), waits until its /readyz answers
-// 200, and stops it on cleanup. It returns the service's base URL.
-func runClusterService(t *testing.T, cfg config.Config,
-	run func(context.Context, config.Config, *nats.Conn, net.Listener, *zap.Logger) error, name string) string {
-	t.Helper()
-	log := zaptest.NewLogger(t, zaptest.Level(zap.WarnLevel)).Named(name)
-	nc, err := bus.Connect(cfg.NATS, name, log)
-	if err != nil {
-		t.Fatal(err)
-	}
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	ctx, cancel := context.WithCancel(context.WithoutCancel(t.Context()))
-	done := make(chan error, 1)
-	go func() { done <- run(ctx, cfg, nc, ln, log) }()
-	t.Cleanup(func() {
-		cancel()
-		if err := <-done; err != nil {
-			t.Errorf("%s returned %v", name, err)
-		}
-		nc.Close()
-	})
-	base := "http://" + ln.Addr().String()
-	natstest.Eventually(t, 60*time.Second, name+" /readyz", func() bool {
-		resp, err := http.Get(base + "/readyz")
-		if err != nil {
-			return false
-		}
-		resp.Body.Close()
-		return resp.StatusCode == http.StatusOK
-	})
-	return base
+// serviceLog is a service's logger: warnings and errors only, named.
+func serviceLog(t *testing.T, name string) *zap.Logger {
+	return zaptest.NewLogger(t, zaptest.Level(zap.WarnLevel)).Named(name)
 }
 
 // vendors send signed Persona approvals, each of its own verification, and

@@ -198,7 +198,11 @@ func dlqList(ctx context.Context, e *Env, args []string) int {
 		return e.Errorf(ExitFailure, "dlq list: %v", err)
 	}
 	if !e.Quiet {
-		fmt.Fprintf(e.Stderr, "%d dead letters\n", n)
+		if n == 1 {
+			fmt.Fprintln(e.Stderr, "1 dead letter")
+		} else {
+			fmt.Fprintf(e.Stderr, "%d dead letters\n", n)
+		}
 	}
 	return ExitOK
 }

@@ -164,9 +164,9 @@ func (e *Env) Errorf(code int, format string, a ...any) int {
 	return code
 }
 
-// Config loads the config once: --config, else $IDVBUS_CONFIG, else the
-// development setup (what `idvbus` runs with no config). --nats overrides
-// nats.url.
+// Config loads the whole config once: --config, else $IDVBUS_CONFIG, else
+// the development setup (what `idvbus` runs with no config). --nats
+// overrides nats.url. send needs this (the sources and their secrets).
 func (e *Env) Config() (config.Config, error) {
 	if e.cfg != nil {
 		return *e.cfg, nil
@@ -175,15 +175,38 @@ func (e *Env) Config() (config.Config, error) {
 	if err != nil {
 		return config.Config{}, err
 	}
+	e.cfg = e.withNATSURL(cfg)
+	return *e.cfg, nil
+}
+
+// connectionConfig is what the commands that only talk to NATS need: from a
+// config file just its nats and jetstream sections (config.LoadConnection),
+// so an operator needs no vendor or subscriber secret to inspect the bus.
+func (e *Env) connectionConfig() (config.Config, error) {
+	path := e.configPath
+	if path == "" {
+		path = e.env["IDVBUS_CONFIG"]
+	}
+	if e.cfg != nil || path == "" {
+		return e.Config()
+	}
+	cfg, _, err := config.LoadConnection(path, e.env)
+	if err != nil {
+		return config.Config{}, err
+	}
+	return *e.withNATSURL(cfg), nil
+}
+
+// withNATSURL applies --nats, and points an empty nats.url at the
+// all-in-one's embedded server, where idvctl is most often pointed.
+func (e *Env) withNATSURL(cfg config.Config) *config.Config {
 	if e.natsURL != "" {
 		cfg.NATS.URL = e.natsURL
 	}
 	if cfg.NATS.URL == "" {
-		// The all-in-one's embedded server, where idvctl is most often pointed.
 		cfg.NATS.URL = "nats://" + cfg.NATS.Embedded.Listen
 	}
-	e.cfg = &cfg
-	return cfg, nil
+	return &cfg
 }
 
 // Bus connects to NATS once and returns the topology handle. It never
@@ -192,7 +215,7 @@ func (e *Env) Bus() (*bus.Bus, error) {
 	if e.b != nil {
 		return e.b, nil
 	}
-	cfg, err := e.Config()
+	cfg, err := e.connectionConfig()
 	if err != nil {
 		return nil, fmt.Errorf("%w: %w", errConfig, err)
 	}

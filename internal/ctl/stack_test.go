@@ -292,3 +292,23 @@ func TestEverySampleNormalizesOnTheStack(t *testing.T) {
 		}
 	}
 }
+
+// An operator inspecting the bus with the services' own config file needs
+// none of the vendors' secrets; send, which signs, does.
+func TestServiceConfigWithoutSecretsServesTheNATSCommands(t *testing.T) {
+	s := startStack(t)
+	path := t.TempDir() + "/idvbus.yaml"
+	if err := writeFile(path, "nats: {url: \""+s.natsURL+"\"}\n"+
+		"sources:\n  - {name: persona, vendor: persona, auth: {type: persona, secrets: [\"${IDVCTL_TEST_UNSET_SECRET}\"]}}\n"); err != nil {
+		t.Fatal(err)
+	}
+	for _, args := range [][]string{{"status"}, {"dlq", "list"}, {"tail", "--all", "--idle", "100ms"}} {
+		if code, _, errs := idvctl(t, nil, append([]string{"--config", path}, args...)...); code != ExitOK {
+			t.Errorf("%v: exit %d %q, want 0", args, code, errs)
+		}
+	}
+	code, _, errs := idvctl(t, nil, "--config", path, "send", "persona", "inquiry.approved", "--ingest", s.ingestURL)
+	if code != ExitUsage || !strings.Contains(errs, "IDVCTL_TEST_UNSET_SECRET is not set") {
+		t.Errorf("send without the secret: exit %d %q, want %d naming the variable", code, errs, ExitUsage)
+	}
+}

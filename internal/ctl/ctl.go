@@ -316,6 +316,22 @@ func usage(w io.Writer) {
 	fmt.Fprintln(w, "`idvctl <command> -h` describes one command.")
 }
 
+// pointInTime reads the value of a --since or --until flag: a duration back
+// from now (10m, 24h) or an RFC 3339 time.
+func pointInTime(s string, now time.Time) (time.Time, error) {
+	if d, err := time.ParseDuration(s); err == nil {
+		if d < 0 {
+			return time.Time{}, fmt.Errorf("%q: a duration back from now must be positive", s)
+		}
+		return now.Add(-d), nil
+	}
+	t, err := time.Parse(time.RFC3339Nano, s)
+	if err != nil {
+		return time.Time{}, fmt.Errorf("%q: neither a duration back from now (10m, 24h) nor an RFC 3339 time", s)
+	}
+	return t, nil
+}
+
 // redactURL drops user info from NATS URLs, for messages.
 func redactURL(urls string) string {
 	parts := strings.Split(urls, ",")

@@ -148,24 +148,13 @@ func (f *dlqFilter) readOptions(now time.Time) (bus.ReadOptions, error) {
 	}
 	o := bus.ReadOptions{Subjects: []string{bus.DLQSubject(stage, name)}}
 	if f.since != "" {
-		t, err := replayTime(f.since, now)
+		t, err := pointInTime(f.since, now)
 		if err != nil {
 			return bus.ReadOptions{}, fmt.Errorf("--since: %w", err)
 		}
 		o.StartTime = t
 	}
 	return o, nil
-}
-
-// replayTime reads a point in time: an RFC 3339 time, or a duration before now.
-func replayTime(s string, now time.Time) (time.Time, error) {
-	if t, err := time.Parse(time.RFC3339Nano, s); err == nil {
-		return t, nil
-	}
-	if d, err := time.ParseDuration(s); err == nil && d >= 0 {
-		return now.Add(-d), nil
-	}
-	return time.Time{}, fmt.Errorf("%q is neither an RFC 3339 time nor a duration (24h, 90m)", s)
 }
 
 func dlqList(ctx context.Context, e *Env, args []string) int {

@@ -64,7 +64,7 @@ func runReplay(ctx context.Context, e *Env, args []string) int {
 	now := time.Now()
 	o := bus.ReadOptions{Subjects: []string{"idv.raw.*." + *source}, StartSeq: *seq}
 	if *since != "" {
-		t, err := replayTime(*since, now)
+		t, err := pointInTime(*since, now)
 		if err != nil {
 			return e.Usagef("replay: --since: %v", err)
 		}
@@ -72,7 +72,7 @@ func runReplay(ctx context.Context, e *Env, args []string) int {
 	}
 	var end time.Time
 	if *until != "" {
-		t, err := replayTime(*until, now)
+		t, err := pointInTime(*until, now)
 		if err != nil {
 			return e.Usagef("replay: --until: %v", err)
 		}
@@ -100,7 +100,7 @@ func runReplay(ctx context.Context, e *Env, args []string) int {
 			sum.FirstSeq = m.Seq
 		}
 		sum.LastSeq = m.Seq
-		key := rawKeyOf(m)
+		key := bus.RawKey(m.Header, m.Stream, m.Seq)
 		if seen[key] {
 			sum.Skipped++
 			return nil

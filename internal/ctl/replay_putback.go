@@ -102,33 +102,24 @@ func (p *putBack) fromDeadLetter(ctx context.Context, m bus.StoredMsg) (*nats.Ms
 }
 
 // rawKey finds the raw dedup key of a normalize dead letter: its
-// Idv-Raw-Key (every dead letter has one since idvctl exists), else the
-// original's Nats-Msg-Id if it is still in IDV_RAW, else the original's
-// place, which is what the normalizer uses for a webhook without a key.
+// Idv-Raw-Key (every dead letter has one since idvctl exists), else the key
+// of the original if it is still in IDV_RAW, else the original's place,
+// which is what the normalizer uses for a webhook without a key.
 func (p *putBack) rawKey(ctx context.Context, d dlqEntry) (string, error) {
 	if d.RawKey != "" {
 		return d.RawKey, nil
 	}
-	fallback := bus.StreamRaw + ":" + strconv.FormatUint(d.OriginalSeq, 10)
 	if d.OriginalSeq == 0 {
 		return "", fmt.Errorf("%w: no raw key and no original sequence", errNotReplayable)
 	}
 	raw, err := p.b.GetMsg(ctx, bus.StreamRaw, d.OriginalSeq)
 	switch {
-	case errors.Is(err, bus.ErrNotFound):
-		return fallback, nil
+	case errors.Is(err, bus.ErrNotFound) || (err == nil && raw.Subject != d.OriginalSubject):
+		return bus.RawKey(nil, bus.StreamRaw, d.OriginalSeq), nil
 	case err != nil:
 		return "", err
-	case raw.Subject != d.OriginalSubject:
-		return fallback, nil
 	}
-	if k := raw.Header.Get(bus.HeaderRawKey); k != "" {
-		return k, nil
-	}
-	if k := raw.Header.Get(bus.HeaderMsgID); k != "" {
-		return k, nil
-	}
-	return fallback, nil
+	return bus.RawKey(raw.Header, bus.StreamRaw, d.OriginalSeq), nil
 }
 
 // takesRedeliveries checks that the subscriber's consumer exists and takes
@@ -155,21 +146,10 @@ func (p *putBack) takesRedeliveries(ctx context.Context, subscriber string) erro
 // subject, body and Idv-* headers, Idv-Raw-Key = its dedup key.
 func (p *putBack) fromRaw(m bus.StoredMsg) *nats.Msg {
 	h := putBackHeader(m.Header, []string{bus.HeaderReplayOf})
-	h[bus.HeaderRawKey] = []string{rawKeyOf(m)}
+	h[bus.HeaderRawKey] = []string{bus.RawKey(m.Header, m.Stream, m.Seq)}
 	h[bus.HeaderReplayOf] = []string{bus.StreamRaw + ":" + strconv.FormatUint(m.Seq, 10)}
 	h[bus.HeaderMsgID] = []string{p.msgID(bus.StreamRaw, m.Seq)}
 	return &nats.Msg{Subject: m.Subject, Header: h, Data: m.Data}
-}
-
-// rawKeyOf is a stored raw webhook's dedup key, as the normalizer reads it.
-func rawKeyOf(m bus.StoredMsg) string {
-	if k := m.Header.Get(bus.HeaderRawKey); k != "" {
-		return k
-	}
-	if k := m.Header.Get(bus.HeaderMsgID); k != "" {
-		return k
-	}
-	return m.Stream + ":" + strconv.FormatUint(m.Seq, 10)
 }
 
 // publish stores msg in stream, trying up to three times within timeout

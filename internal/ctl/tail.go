@@ -155,28 +155,13 @@ func (f *tailFlags) options(now time.Time) (bus.TailOptions, idv.Filter, string)
 	o := bus.TailOptions{Stream: bus.StreamEvents, FilterSubjects: filter.Subjects(), Idle: f.idle,
 		Start: bus.TailStart{All: f.all, Last: f.last}}
 	if f.since != "" {
-		t, err := parseSince(f.since, now)
+		t, err := pointInTime(f.since, now)
 		if err != nil {
-			return o, filter, err.Error()
+			return o, filter, "--since " + err.Error()
 		}
 		o.Start.Since = t
 	}
 	return o, filter, ""
-}
-
-// parseSince reads a duration back from now (10m, 2h) or an RFC 3339 time.
-func parseSince(s string, now time.Time) (time.Time, error) {
-	if d, err := time.ParseDuration(s); err == nil {
-		if d < 0 {
-			return time.Time{}, fmt.Errorf("--since %s: a duration back from now must be positive", s)
-		}
-		return now.Add(-d), nil
-	}
-	t, err := time.Parse(time.RFC3339Nano, s)
-	if err != nil {
-		return time.Time{}, fmt.Errorf("--since %q: neither a duration (10m) nor an RFC 3339 time", s)
-	}
-	return t, nil
 }
 
 func (f *tailFlags) startText() string {

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"net/http"
+	"strconv"
 	"strings"
 	"time"
 
@@ -25,6 +26,21 @@ const (
 	// "<stream>:<seq>" (IDV_DLQ:12, IDV_RAW:345).
 	HeaderReplayOf = "Idv-Replay-Of"
 )
+
+// RawKey is the dedup key of a raw webhook stored at seq in stream with
+// header h: its Idv-Raw-Key when it is a copy an operator put back, else its
+// Nats-Msg-Id, else its place in the stream ("<stream>:<seq>"). The
+// normalizer derives event ids and its applied-event memory from it, so
+// every copy of a webhook has the key of the original.
+func RawKey(h nats.Header, stream string, seq uint64) string {
+	if k := h.Get(HeaderRawKey); k != "" {
+		return k
+	}
+	if k := h.Get(HeaderMsgID); k != "" {
+		return k
+	}
+	return stream + ":" + strconv.FormatUint(seq, 10)
+}
 
 // RedeliverSubject is the IDV_EVENTS subject on which an event is put back
 // for one subscriber only: idv.redeliver.<subscriber>. Only that

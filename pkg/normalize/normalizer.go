@@ -24,7 +24,6 @@ import (
 	"errors"
 	"fmt"
 	"hash/maphash"
-	"strconv"
 	"sync"
 	"time"
 
@@ -290,19 +289,8 @@ func (n *Normalizer) input(j *job) Input {
 	}
 }
 
-// rawKey is the raw dedup key of a webhook: Idv-Raw-Key on a copy an
-// operator put back (its own Nats-Msg-Id is fresh, see bus.HeaderRawKey), else
-// its Nats-Msg-Id, else its place in the stream.
-func rawKey(m *bus.Msg) string {
-	h := m.Header()
-	if k := first(h[bus.HeaderRawKey]); k != "" {
-		return k
-	}
-	if k := first(h[bus.HeaderMsgID]); k != "" {
-		return k
-	}
-	return m.Stream + ":" + strconv.FormatUint(m.StreamSeq, 10)
-}
+// rawKey is the raw dedup key of a webhook (bus.RawKey).
+func rawKey(m *bus.Msg) string { return bus.RawKey(m.Header(), m.Stream, m.StreamSeq) }
 
 // apply runs one attempt: read the state, repair its outbox if needed, apply
 // the webhook, write the state (compare-and-set), publish, ack.

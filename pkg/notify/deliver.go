@@ -69,6 +69,9 @@ type deliverer struct {
 	// stopping is closed when the notifier is asked to stop: waits end and
 	// no new attempt starts.
 	stopping <-chan struct{}
+	// redeliver is the subscriber's own put-back subject
+	// (bus.RedeliverSubject), built once: it is compared on every event.
+	redeliver string
 }
 
 func newDeliverer(o Options, s config.Subscriber) (*deliverer, error) {
@@ -88,6 +91,8 @@ func newDeliverer(o Options, s config.Subscriber) (*deliverer, error) {
 		log:    o.Log.With(zap.String("subscriber", s.Name)),
 		signer: signer,
 		client: newClient(s.Concurrency, s.Timeout),
+
+		redeliver: bus.RedeliverSubject(s.Name),
 	}
 	if perSecond > 0 {
 		// A burst of one: the rate holds from the first request on.
@@ -180,7 +185,8 @@ func (d *deliverer) handle(ctx context.Context, m *bus.Msg) {
 		return
 	}
 	id := e.ID()
-	if m.Subject() != bus.RedeliverSubject(d.cfg.Name) && !d.cfg.Filter.MatchSubject(m.Subject()) {
+	putBack := m.Subject() == d.redeliver
+	if !putBack && !d.cfg.Filter.MatchSubject(m.Subject()) {
 		// The consumer's subject filter chooses; this only guards a filter
 		// that changed while the event was in flight. An event put back
 		// for this subscriber by an operator is delivered whatever the filter.
@@ -233,7 +239,7 @@ func (d *deliverer) handle(ctx context.Context, m *bus.Msg) {
 			d.log.Warn("ack failed; the event may be delivered again", zap.String("event_id", id), zap.Error(err))
 		}
 		// Not for an event an operator put back: its wait in IDV_DLQ is no delivery latency.
-		if t := receivedAt(e.Data()); !t.IsZero() && m.Subject() != bus.RedeliverSubject(d.cfg.Name) {
+		if t := receivedAt(e.Data()); !t.IsZero() && !putBack {
 			d.o.Metrics.latency.WithLabelValues(d.cfg.Name).Observe(d.o.Now().Sub(t).Seconds())
 		}
 		d.log.Debug("delivered", zap.String("event_id", id), zap.Uint64("stream_seq", m.StreamSeq),
@@ -320,7 +326,7 @@ func (d *deliverer) deadLetter(ctx context.Context, m *bus.Msg, reason, detail s
 		h[HeaderLastStatus] = []string{strconv.Itoa(status)}
 	}
 	subject := m.Subject()
-	if s := m.Header().Get(bus.HeaderOriginalSubject); s != "" && subject == bus.RedeliverSubject(d.cfg.Name) {
+	if s := m.Header().Get(bus.HeaderOriginalSubject); s != "" && subject == d.redeliver {
 		// A redelivered event: record the subject it was published on.
 		subject = s
 	}

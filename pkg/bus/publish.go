@@ -75,9 +75,12 @@ type DeadLetter struct {
 	OriginalSubject string
 	OriginalSeq     uint64
 	Attempts        uint64
-	// Header holds extra headers to keep (e.g. the raw Idv-* headers).
+	// Header holds the original's headers, kept (e.g. the raw Idv-* headers).
 	Header nats.Header
-	Body   []byte // the original body, unchanged
+	// Extra headers are set on top of Header (Idv-Raw-Key, Idv-Last-Status):
+	// PublishDLQ copies the headers once, so callers need not.
+	Extra map[string]string
+	Body  []byte // the original body, unchanged
 }
 
 // DLQSubject is the subject of a dead letter: idv.dlq.<stage>.<name>.
@@ -97,6 +100,9 @@ func (b *Bus) PublishDLQ(ctx context.Context, d DeadLetter) error {
 		if !strings.HasPrefix(k, "Nats-") {
 			h[k] = v
 		}
+	}
+	for k, v := range d.Extra {
+		h[k] = []string{v}
 	}
 	h[HeaderError] = []string{headerSafe(d.Reason)}
 	h[HeaderStage] = []string{d.Stage}

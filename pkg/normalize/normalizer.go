@@ -446,19 +446,15 @@ func (n *Normalizer) deadLetter(ctx context.Context, j *job, reason, class strin
 	if name == "" || !config.NamePattern.MatchString(name) {
 		name = "unknown"
 	}
-	// Keep the raw key (PublishDLQ drops Nats-Msg-Id), so a replay of the
-	// dead letter gives the event ids the webhook would have given.
-	h := make(nats.Header, len(m.Header())+1)
-	for k, v := range m.Header() {
-		h[k] = v
-	}
-	h[bus.HeaderRawKey] = []string{rawKey(m)}
 	dctx, cancel := context.WithTimeout(ctx, attemptTimeout)
 	defer cancel()
 	err := n.o.Bus.PublishDLQ(dctx, bus.DeadLetter{
 		Stage: bus.StageNormalize, Name: name, Reason: reason,
 		OriginalStream: m.Stream, OriginalSubject: m.Subject(), OriginalSeq: m.StreamSeq,
-		Attempts: m.NumDelivered, Header: h, Body: m.Data(),
+		Attempts: m.NumDelivered, Header: m.Header(), Body: m.Data(),
+		// Keep the raw key (PublishDLQ drops Nats-Msg-Id), so a replay of the
+		// dead letter gives the event ids the webhook would have given.
+		Extra: map[string]string{bus.HeaderRawKey: rawKey(m)},
 	})
 	if err != nil {
 		n.o.Log.Error("dead letter not stored; will retry", zap.String("source", name),

@@ -318,12 +318,9 @@ func (d *deliverer) postpone(ctx context.Context, m *bus.Msg, id string, rec rec
 // gave up, and ends its delivery. If the dead letter cannot be stored, the
 // event is redelivered later: it is never dropped.
 func (d *deliverer) deadLetter(ctx context.Context, m *bus.Msg, reason, detail string, attempts, status int) {
-	h := make(map[string][]string, len(m.Header())+1)
-	for k, v := range m.Header() {
-		h[k] = v
-	}
+	var extra map[string]string
 	if status != 0 {
-		h[HeaderLastStatus] = []string{strconv.Itoa(status)}
+		extra = map[string]string{HeaderLastStatus: strconv.Itoa(status)}
 	}
 	subject := m.Subject()
 	if s := m.Header().Get(bus.HeaderOriginalSubject); s != "" && subject == d.redeliver {
@@ -335,7 +332,7 @@ func (d *deliverer) deadLetter(ctx context.Context, m *bus.Msg, reason, detail s
 	err := d.o.Bus.PublishDLQ(dctx, bus.DeadLetter{
 		Stage: bus.StageNotify, Name: d.cfg.Name, Reason: detail,
 		OriginalStream: m.Stream, OriginalSubject: subject, OriginalSeq: m.StreamSeq,
-		Attempts: uint64(attempts), Header: h, Body: m.Data(),
+		Attempts: uint64(attempts), Header: m.Header(), Extra: extra, Body: m.Data(),
 	})
 	id := m.Header().Get("ce-id")
 	if err != nil {

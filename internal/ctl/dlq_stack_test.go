@@ -109,12 +109,9 @@ func (s *dlqStack) settled(t *testing.T, stream, durable string) bool {
 // ctl runs idvctl against the stack and returns its exit code and output.
 func (s *dlqStack) ctl(t *testing.T, args ...string) (int, string, string) {
 	t.Helper()
-	var out, errb bytes.Buffer
-	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
-	defer cancel()
-	code := Main(ctx, append([]string{"--nats", s.js.URL(), "--timeout", "5s"}, args...), &out, &errb, config.Env{})
-	t.Logf("idvctl %v -> %d\nstdout:\n%s\nstderr:\n%s", args, code, out.String(), errb.String())
-	return code, out.String(), errb.String()
+	code, out, errs := idvctl(t, nil, append([]string{"--nats", s.js.URL(), "--timeout", "5s"}, args...)...)
+	t.Logf("idvctl %v -> %d\nstdout:\n%s\nstderr:\n%s", args, code, out, errs)
+	return code, out, errs
 }
 
 // dlqJSONLines decodes each stdout line into a T.

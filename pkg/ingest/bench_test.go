@@ -12,6 +12,10 @@ import (
 	"go.uber.org/zap/zapcore"
 
 	"github.com/idvbus/idvbus/pkg/bus"
+	"github.com/idvbus/idvbus/pkg/config"
+	"github.com/idvbus/idvbus/pkg/ingest"
+	"github.com/idvbus/idvbus/pkg/tracing"
+	"github.com/idvbus/idvbus/pkg/webhookauth"
 )
 
 // nopStore acknowledges every write at once, to isolate ingest's own cost.
@@ -26,10 +30,22 @@ func (nopStore) Ready(context.Context) error { return nil }
 // in the handler (routing, body read, HMAC check, dedup key, answer) without
 // network or JetStream.
 // The logger is production's JSON encoder at info level, writing nowhere.
-func BenchmarkHandlerPersona(b *testing.B) {
+func BenchmarkHandlerPersona(b *testing.B) { benchHandlerPersona(b, nil, nil) }
+
+// benchHandlerPersona serves signed Persona webhooks (1024 distinct ones, in
+// turn) through the handler of a service with production's logger and
+// metrics and tracer tr (nil: tracing off), so the benchmarks with and
+// without tracing differ in nothing else. reset, if set, runs before each
+// round of 1024.
+func benchHandlerPersona(b *testing.B, tr *tracing.Tracer, reset func()) {
 	enc := zapcore.NewJSONEncoder(zap.NewProductionEncoderConfig())
 	log := zap.New(zapcore.NewCore(enc, zapcore.AddSync(io.Discard), zap.InfoLevel))
-	svc, _ := newServiceOpts(b, nopStore{}, nil, log)
+	svc, err := ingest.New(ingest.Options{Config: config.Default().Ingest, Store: nopStore{}, Ready: nopStore{},
+		Sources: []config.Source{{Name: "persona", Vendor: "persona", Auth: webhookauth.Config{Type: "persona", Secrets: []string{secret}}}},
+		Log:     log, Metrics: ingest.NewMetrics(), Tracer: tr})
+	if err != nil {
+		b.Fatal(err)
+	}
 	h := svc.Handler(nil)
 	bodies := make([][]byte, 1024)
 	sigs := make([]string, len(bodies))
@@ -41,6 +57,9 @@ func BenchmarkHandlerPersona(b *testing.B) {
 	b.ResetTimer()
 	for i := 0; i < b.N; i++ {
 		j := i % len(bodies)
+		if j == 0 && reset != nil {
+			reset()
+		}
 		r := httptest.NewRequest(http.MethodPost, "/webhooks/persona", bytesReader(bodies[j]))
 		r.Header.Set("Persona-Signature", sigs[j])
 		w := httptest.NewRecorder()

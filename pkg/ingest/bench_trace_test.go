@@ -2,9 +2,6 @@ package ingest_test
 
 import (
 	"context"
-	"fmt"
-	"net/http"
-	"net/http/httptest"
 	"testing"
 
 	"go.opentelemetry.io/otel/sdk/trace/tracetest"
@@ -21,26 +18,5 @@ func BenchmarkHandlerPersonaTraced(b *testing.B) {
 	exp := tracetest.NewInMemoryExporter()
 	tp := tracing.NewProvider(exp, config.Tracing{SampleRatio: 1}, "bench")
 	defer func() { _ = tp.Shutdown(context.Background()) }()
-	h := newTracedService(b, nopStore{}, tracing.New(tp)).Handler(nil)
-	bodies := make([][]byte, 1024)
-	sigs := make([]string, len(bodies))
-	for i := range bodies {
-		bodies[i] = body(fmt.Sprintf("evt_bench_%d", i))
-		sigs[i] = signedRequest(bodies[i]).Header.Get("Persona-Signature")
-	}
-	b.ReportAllocs()
-	b.ResetTimer()
-	for i := 0; i < b.N; i++ {
-		j := i % len(bodies)
-		if j == 0 {
-			exp.Reset()
-		}
-		r := httptest.NewRequest(http.MethodPost, "/webhooks/persona", bytesReader(bodies[j]))
-		r.Header.Set("Persona-Signature", sigs[j])
-		w := httptest.NewRecorder()
-		h.ServeHTTP(w, r)
-		if w.Code != http.StatusOK {
-			b.Fatalf("got %d", w.Code)
-		}
-	}
+	benchHandlerPersona(b, tracing.New(tp), exp.Reset)
 }

@@ -35,6 +35,23 @@ func startStack(t *testing.T) *stack {
 	return &stack{natsURL: srv.URL(), ingestURL: base}
 }
 
+// settledStatus is idvctl status --json, and whether the normalizer's
+// consumer has nothing pending or unacknowledged in it.
+func (s *stack) settledStatus(t *testing.T) (statusResult, bool) {
+	t.Helper()
+	code, out, _ := s.run(t, "status", "--json")
+	var res statusResult
+	if code != ExitOK || json.Unmarshal([]byte(out), &res) != nil {
+		return res, false
+	}
+	for _, c := range res.Consumers {
+		if c.Stream == "IDV_RAW" && (c.Pending > 0 || c.AckPending > 0) {
+			return res, false
+		}
+	}
+	return res, true
+}
+
 // run runs idvctl against the stack.
 func (s *stack) run(t *testing.T, args ...string) (int, string, string) {
 	t.Helper()
@@ -163,17 +180,8 @@ func TestSendTailStateOnTheStack(t *testing.T) {
 
 	// status: the streams hold what was sent, the normalizer has nothing left.
 	natstest.Eventually(t, 15*time.Second, "normalizer consumer settled", func() bool {
-		code, out, _ := s.run(t, "status", "--json")
-		var res statusResult
-		if code != ExitOK || json.Unmarshal([]byte(out), &res) != nil {
-			return false
-		}
-		for _, c := range res.Consumers {
-			if c.Stream == "IDV_RAW" && (c.Pending > 0 || c.AckPending > 0) {
-				return false
-			}
-		}
-		return len(res.Streams) == 3 && res.Streams[0].Messages == 4 && res.Streams[1].Messages == 4 &&
+		res, ok := s.settledStatus(t)
+		return ok && len(res.Streams) == 3 && res.Streams[0].Messages == 4 && res.Streams[1].Messages == 4 &&
 			len(res.Consumers) >= 1 && len(res.Buckets) == 2
 	})
 	if code, out, _ := s.run(t, "status"); code != ExitOK || !strings.Contains(out, "IDV_EVENTS") || !strings.Contains(out, "dead letters:\n  (none)") {
@@ -255,15 +263,9 @@ func TestEverySampleNormalizesOnTheStack(t *testing.T) {
 		sent[r.VerificationID] = smp
 	}
 	natstest.Eventually(t, 30*time.Second, "the normalizer has taken everything", func() bool {
-		code, out, _ := s.run(t, "status", "--json")
-		var res statusResult
-		if code != ExitOK || json.Unmarshal([]byte(out), &res) != nil {
+		res, ok := s.settledStatus(t)
+		if !ok {
 			return false
-		}
-		for _, c := range res.Consumers {
-			if c.Stream == "IDV_RAW" && (c.Pending > 0 || c.AckPending > 0) {
-				return false
-			}
 		}
 		if len(res.DeadLetters) > 0 {
 			t.Fatalf("dead letters: %v", res.DeadLetters)

@@ -18,8 +18,9 @@ type DLQCount struct {
 }
 
 // DLQStored returns the dead letters stored in IDV_DLQ per stage and name,
-// sorted by stage then name; subjects with none stored are absent. It is one
-// stream-info request with a subject filter, answered from the server's
+// sorted by stage then name; subjects with none stored are absent. It is two
+// JetStream API requests: the stream lookup, then its info with a subject
+// filter, answered from the server's
 // per-subject index (no message is read), so its cost grows with the number
 // of distinct subjects (sources and subscribers that ever dead-lettered and
 // were not purged), not with the number of dead letters. Subjects not of the

@@ -84,10 +84,10 @@ fuzz:
 
 ## bench: the benchmarks of docs/benchmarks.md.
 bench:
-	$(GO) test -run '^$$' -bench 'Ingest|Handler' -benchmem -count 5 ./pkg/ingest/ ./internal/app/
+	$(GO) test -run '^$$' -bench 'Ingest|Handler' -benchmem -count 5 ./internal/ingest/ ./internal/app/
 	$(GO) test -run '^$$' -bench 'BenchmarkEndToEndDelivery' -benchtime 5000x -count 3 ./internal/app/
-	$(GO) test -run '^$$' -bench Parse -benchmem -benchtime 2s -count 3 ./pkg/normalize/ ./pkg/vendors/...
-	$(GO) test -run '^$$' -bench 'BenchmarkNormalizer$$' -benchtime 20000x -count 3 ./pkg/normalize/
+	$(GO) test -run '^$$' -bench Parse -benchmem -benchtime 2s -count 3 ./internal/normalize/ ./internal/vendors/...
+	$(GO) test -run '^$$' -bench 'BenchmarkNormalizer$$' -benchtime 20000x -count 3 ./internal/normalize/
 
 ## run: the all-in-one with the development setup (same as `go run ./cmd/idvbus`).
 run:

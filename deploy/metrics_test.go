@@ -20,9 +20,9 @@ import (
 	"go.uber.org/zap/zaptest"
 
 	"github.com/idvbus/idvbus/internal/apptest"
+	"github.com/idvbus/idvbus/internal/config"
 	"github.com/idvbus/idvbus/internal/natstest"
-	"github.com/idvbus/idvbus/pkg/config"
-	"github.com/idvbus/idvbus/pkg/webhookauth"
+	"github.com/idvbus/idvbus/internal/webhookauth"
 )
 
 // exposed is what one scrape of /metrics shows: each sample name (a
@@ -124,7 +124,7 @@ var externalMetrics = map[string]bool{"up": true, "probe_success": true}
 var targetLabels = map[string]bool{"job": true, "instance": true}
 
 // knownValues are label values the code produces but the test's traffic does
-// not: a publish that fails (pkg/ingest/metrics.go, publish).
+// not: a publish that fails (internal/ingest/metrics.go, publish).
 var knownValues = map[string][]string{"idvbus_ingest_publish_duration_seconds_count/result": {"error"}}
 
 var wordAlternatives = regexp.MustCompile(`^[a-z_]+(\|[a-z_]+)*$`)

@@ -11,8 +11,8 @@ import (
 
 	"go.yaml.in/yaml/v3"
 
-	"github.com/idvbus/idvbus/pkg/idv"
 	"github.com/idvbus/idvbus/schemas"
+	"github.com/idvbus/idvbus/sdk/idv"
 )
 
 func readAsyncAPI(t *testing.T) map[string]any {

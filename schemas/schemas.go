@@ -7,7 +7,7 @@
 // The files are embedded in the binary; [FS] serves them. Each JSON Schema's
 // $id is the URL an event carries as its dataschema.
 //
-// The package deliberately does not import pkg/idv, so that the domain model
+// The package deliberately does not import sdk/idv, so that the domain model
 // may itself validate against these schemas; its tests check that the event
 // types, URLs and enums here and there agree.
 package schemas

@@ -12,8 +12,8 @@ import (
 	"testing"
 	"time"
 
-	"github.com/idvbus/idvbus/pkg/idv"
 	"github.com/idvbus/idvbus/schemas"
+	"github.com/idvbus/idvbus/sdk/idv"
 )
 
 // pii marks every value the invalid cases inject: no error may repeat it.

@@ -11,8 +11,8 @@ import (
 	"os/signal"
 	"syscall"
 
+	"github.com/idvbus/idvbus/internal/config"
 	"github.com/idvbus/idvbus/internal/ctl"
-	"github.com/idvbus/idvbus/pkg/config"
 )
 
 func main() {

@@ -25,8 +25,8 @@ import (
 
 	"github.com/idvbus/idvbus/internal/app"
 	"github.com/idvbus/idvbus/internal/apptest"
-	"github.com/idvbus/idvbus/pkg/config"
-	"github.com/idvbus/idvbus/pkg/webhookauth"
+	"github.com/idvbus/idvbus/internal/config"
+	"github.com/idvbus/idvbus/internal/webhookauth"
 )
 
 // passwords of the users in nats/accounts.conf, read by the server from its

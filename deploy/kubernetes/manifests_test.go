@@ -2,7 +2,7 @@
 // no kubectl here): every file parses, the kustomization lists them, the NATS
 // config in the ConfigMap is accepted by the nats-server version we ship and
 // matches deploy/cluster's accounts, the idvbus config is accepted by
-// pkg/config with exactly the variables the Deployments provide, and the
+// internal/config with exactly the variables the Deployments provide, and the
 // probes, ports, replicas and security settings are the ones deploy/README.md
 // describes.
 //
@@ -36,7 +36,7 @@ import (
 	"github.com/nats-io/nats-server/v2/server"
 	"go.yaml.in/yaml/v3"
 
-	"github.com/idvbus/idvbus/pkg/config"
+	"github.com/idvbus/idvbus/internal/config"
 )
 
 var update = flag.Bool("update", false, "copy deploy/cluster/nats/accounts.conf into nats.yaml")

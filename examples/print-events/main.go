@@ -17,7 +17,7 @@ import (
 	"github.com/nats-io/nats.go"
 	"github.com/nats-io/nats.go/jetstream"
 
-	"github.com/idvbus/idvbus/pkg/idv"
+	"github.com/idvbus/idvbus/sdk/idv"
 )
 
 func main() {

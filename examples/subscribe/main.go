@@ -1,5 +1,5 @@
 // Command subscribe is a backend service in miniature: it consumes idvbus's
-// normalized events with pkg/subscribe, through the durable consumer
+// normalized events with sdk/subscribe, through the durable consumer
 // "example-subscriber", and prints each decision and check result. Stop it
 // and start it again: it resumes with the events it missed. It needs the
 // idvbus topology (run idvbus first).
@@ -18,8 +18,8 @@ import (
 	"github.com/nats-io/nats.go"
 	"go.uber.org/zap"
 
-	"github.com/idvbus/idvbus/pkg/idv"
-	"github.com/idvbus/idvbus/pkg/subscribe"
+	"github.com/idvbus/idvbus/sdk/idv"
+	"github.com/idvbus/idvbus/sdk/subscribe"
 )
 
 func main() {

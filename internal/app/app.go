@@ -11,7 +11,7 @@ import (
 	"go.uber.org/zap"
 	"go.uber.org/zap/zapcore"
 
-	"github.com/idvbus/idvbus/pkg/config"
+	"github.com/idvbus/idvbus/internal/config"
 )
 
 // ErrNoConfig is returned by [LoadConfig] when no config is given and the

@@ -13,7 +13,7 @@ import (
 
 	"go.uber.org/zap"
 
-	"github.com/idvbus/idvbus/pkg/config"
+	"github.com/idvbus/idvbus/internal/config"
 )
 
 // BenchmarkAllInOneIngest measures POST /webhooks/persona end to end against

@@ -6,7 +6,7 @@ import (
 
 	"github.com/prometheus/client_golang/prometheus"
 
-	"github.com/idvbus/idvbus/pkg/bus"
+	"github.com/idvbus/idvbus/internal/bus"
 )
 
 // maxDLQSeries bounds the named series idvbus_dlq_messages exposes per

@@ -9,7 +9,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 	dto "github.com/prometheus/client_model/go"
 
-	"github.com/idvbus/idvbus/pkg/bus"
+	"github.com/idvbus/idvbus/internal/bus"
 )
 
 type fakeDLQ struct {

@@ -16,10 +16,10 @@ import (
 	"go.uber.org/zap/zaptest"
 
 	"github.com/idvbus/idvbus/internal/app"
+	"github.com/idvbus/idvbus/internal/bus"
+	"github.com/idvbus/idvbus/internal/config"
 	"github.com/idvbus/idvbus/internal/natstest"
-	"github.com/idvbus/idvbus/pkg/bus"
-	"github.com/idvbus/idvbus/pkg/config"
-	"github.com/idvbus/idvbus/pkg/webhookauth"
+	"github.com/idvbus/idvbus/internal/webhookauth"
 )
 
 const personaSecret = "wbhsec_test_secret"

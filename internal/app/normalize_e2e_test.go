@@ -17,10 +17,10 @@ import (
 	"go.uber.org/zap/zaptest"
 
 	"github.com/idvbus/idvbus/internal/app"
+	"github.com/idvbus/idvbus/internal/config"
 	"github.com/idvbus/idvbus/internal/natstest"
-	"github.com/idvbus/idvbus/pkg/config"
-	"github.com/idvbus/idvbus/pkg/idv"
 	"github.com/idvbus/idvbus/schemas"
+	"github.com/idvbus/idvbus/sdk/idv"
 )
 
 // freeAddr returns a loopback address nobody listens on right now.
@@ -69,7 +69,7 @@ func TestAllInOneWebhookToCloudEvent(t *testing.T) {
 	}
 	for _, tc := range cases {
 		t.Run(tc.source, func(t *testing.T) {
-			body, err := os.ReadFile(filepath.Join("..", "..", "pkg", "vendors", tc.fixture))
+			body, err := os.ReadFile(filepath.Join("..", "..", "internal", "vendors", tc.fixture))
 			if err != nil {
 				t.Fatal(err)
 			}

@@ -15,12 +15,12 @@ import (
 	"github.com/prometheus/client_golang/prometheus/promhttp"
 	"go.uber.org/zap"
 
-	"github.com/idvbus/idvbus/pkg/bus"
-	"github.com/idvbus/idvbus/pkg/config"
-	"github.com/idvbus/idvbus/pkg/ingest"
-	"github.com/idvbus/idvbus/pkg/normalize"
-	"github.com/idvbus/idvbus/pkg/notify"
-	"github.com/idvbus/idvbus/pkg/tracing"
+	"github.com/idvbus/idvbus/internal/bus"
+	"github.com/idvbus/idvbus/internal/config"
+	"github.com/idvbus/idvbus/internal/ingest"
+	"github.com/idvbus/idvbus/internal/normalize"
+	"github.com/idvbus/idvbus/internal/notify"
+	"github.com/idvbus/idvbus/internal/tracing"
 )
 
 // parts says which services one process runs on its NATS connection.

@@ -18,11 +18,11 @@ import (
 	"go.opentelemetry.io/otel/trace"
 	"go.uber.org/zap/zaptest"
 
+	"github.com/idvbus/idvbus/internal/bus"
+	"github.com/idvbus/idvbus/internal/config"
 	"github.com/idvbus/idvbus/internal/natstest"
-	"github.com/idvbus/idvbus/pkg/bus"
-	"github.com/idvbus/idvbus/pkg/config"
-	"github.com/idvbus/idvbus/pkg/tracing"
-	"github.com/idvbus/idvbus/pkg/webhookauth"
+	"github.com/idvbus/idvbus/internal/tracing"
+	"github.com/idvbus/idvbus/internal/webhookauth"
 )
 
 const tracePersonaSecret = "wbhsec_trace_test"

@@ -16,9 +16,9 @@ import (
 	"go.uber.org/zap"
 
 	"github.com/idvbus/idvbus/internal/app"
+	"github.com/idvbus/idvbus/internal/bus"
+	"github.com/idvbus/idvbus/internal/config"
 	"github.com/idvbus/idvbus/internal/natstest"
-	"github.com/idvbus/idvbus/pkg/bus"
-	"github.com/idvbus/idvbus/pkg/config"
 )
 
 // Service is the shape of [app.Ingest], [app.Normalizer] and [app.Notifier].

@@ -23,8 +23,8 @@ import (
 	"go.uber.org/zap"
 
 	"github.com/idvbus/idvbus/internal/app"
-	"github.com/idvbus/idvbus/pkg/bus"
-	"github.com/idvbus/idvbus/pkg/config"
+	"github.com/idvbus/idvbus/internal/bus"
+	"github.com/idvbus/idvbus/internal/config"
 )
 
 // Exit codes: what a script can rely on.

@@ -6,7 +6,7 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/idvbus/idvbus/pkg/config"
+	"github.com/idvbus/idvbus/internal/config"
 )
 
 func TestUnknownCommandIsAUsageError(t *testing.T) {

@@ -8,7 +8,7 @@ import (
 	"strconv"
 	"time"
 
-	"github.com/idvbus/idvbus/pkg/bus"
+	"github.com/idvbus/idvbus/internal/bus"
 )
 
 // dlqResult is the outcome for one dead letter of dlq replay or dlq purge.

@@ -19,10 +19,10 @@ import (
 
 	"github.com/idvbus/idvbus/internal/app"
 	"github.com/idvbus/idvbus/internal/apptest"
+	"github.com/idvbus/idvbus/internal/bus"
+	"github.com/idvbus/idvbus/internal/config"
 	"github.com/idvbus/idvbus/internal/natstest"
-	"github.com/idvbus/idvbus/pkg/bus"
-	"github.com/idvbus/idvbus/pkg/config"
-	"github.com/idvbus/idvbus/pkg/webhookauth"
+	"github.com/idvbus/idvbus/internal/webhookauth"
 )
 
 // The in-process stack of the dead-letter and replay tests: JetStream, the

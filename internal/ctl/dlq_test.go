@@ -11,9 +11,9 @@ import (
 	"github.com/nats-io/nats.go"
 	"github.com/nats-io/nats.go/jetstream"
 
+	"github.com/idvbus/idvbus/internal/bus"
 	"github.com/idvbus/idvbus/internal/natstest"
-	"github.com/idvbus/idvbus/pkg/bus"
-	"github.com/idvbus/idvbus/pkg/normalize"
+	"github.com/idvbus/idvbus/internal/normalize"
 )
 
 // TestDLQReplayNotifyToThatSubscriberOnly: a subscriber that answers 400

@@ -13,8 +13,8 @@ import (
 
 	"github.com/nats-io/nats.go"
 
-	"github.com/idvbus/idvbus/pkg/bus"
-	"github.com/idvbus/idvbus/pkg/notify"
+	"github.com/idvbus/idvbus/internal/bus"
+	"github.com/idvbus/idvbus/internal/notify"
 )
 
 // putBack builds the copies that dlq replay and replay publish. One value

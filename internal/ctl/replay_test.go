@@ -7,9 +7,9 @@ import (
 	"testing"
 	"time"
 
+	"github.com/idvbus/idvbus/internal/bus"
 	"github.com/idvbus/idvbus/internal/natstest"
-	"github.com/idvbus/idvbus/pkg/bus"
-	"github.com/idvbus/idvbus/pkg/normalize"
+	"github.com/idvbus/idvbus/internal/normalize"
 )
 
 // TestReplaySourceTwiceChangesNothing: replaying a source's raw webhooks

@@ -13,11 +13,11 @@ import (
 	"strings"
 	"time"
 
+	"github.com/idvbus/idvbus/internal/config"
 	"github.com/idvbus/idvbus/internal/ctl/samples"
-	"github.com/idvbus/idvbus/pkg/config"
-	"github.com/idvbus/idvbus/pkg/vendors"
-	"github.com/idvbus/idvbus/pkg/vendors/report"
-	"github.com/idvbus/idvbus/pkg/webhookauth"
+	"github.com/idvbus/idvbus/internal/vendors"
+	"github.com/idvbus/idvbus/internal/vendors/report"
+	"github.com/idvbus/idvbus/internal/webhookauth"
 )
 
 func init() {

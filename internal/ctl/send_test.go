@@ -14,9 +14,9 @@ import (
 	"sync"
 	"testing"
 
+	"github.com/idvbus/idvbus/internal/config"
 	"github.com/idvbus/idvbus/internal/ctl/samples"
-	"github.com/idvbus/idvbus/pkg/config"
-	"github.com/idvbus/idvbus/pkg/webhookauth"
+	"github.com/idvbus/idvbus/internal/webhookauth"
 )
 
 // idvctl runs idvctl with args and the given environment.

@@ -9,10 +9,10 @@ import (
 	"go.uber.org/zap/zaptest"
 
 	"github.com/idvbus/idvbus/internal/apptest"
+	"github.com/idvbus/idvbus/internal/config"
 	"github.com/idvbus/idvbus/internal/ctl/samples"
 	"github.com/idvbus/idvbus/internal/natstest"
-	"github.com/idvbus/idvbus/pkg/config"
-	"github.com/idvbus/idvbus/pkg/normalize"
+	"github.com/idvbus/idvbus/internal/normalize"
 )
 
 // stack is the all-in-one (ingest, normalizer, notifier) on an in-process

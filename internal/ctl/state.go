@@ -8,9 +8,9 @@ import (
 	"strings"
 	"time"
 
-	"github.com/idvbus/idvbus/pkg/bus"
-	"github.com/idvbus/idvbus/pkg/normalize"
-	"github.com/idvbus/idvbus/pkg/vendors"
+	"github.com/idvbus/idvbus/internal/bus"
+	"github.com/idvbus/idvbus/internal/normalize"
+	"github.com/idvbus/idvbus/internal/vendors"
 )
 
 func init() {

@@ -7,7 +7,7 @@ import (
 	"strings"
 	"time"
 
-	"github.com/idvbus/idvbus/pkg/bus"
+	"github.com/idvbus/idvbus/internal/bus"
 )
 
 func init() {

@@ -10,8 +10,8 @@ import (
 
 	cloudevents "github.com/cloudevents/sdk-go/v2"
 
-	"github.com/idvbus/idvbus/pkg/bus"
-	"github.com/idvbus/idvbus/pkg/idv"
+	"github.com/idvbus/idvbus/internal/bus"
+	"github.com/idvbus/idvbus/sdk/idv"
 )
 
 func init() {

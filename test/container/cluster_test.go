@@ -18,11 +18,11 @@ import (
 
 	"github.com/idvbus/idvbus/internal/app"
 	"github.com/idvbus/idvbus/internal/apptest"
+	"github.com/idvbus/idvbus/internal/bus"
+	"github.com/idvbus/idvbus/internal/config"
 	"github.com/idvbus/idvbus/internal/natscontainer"
 	"github.com/idvbus/idvbus/internal/natstest"
-	"github.com/idvbus/idvbus/pkg/bus"
-	"github.com/idvbus/idvbus/pkg/config"
-	"github.com/idvbus/idvbus/pkg/webhookauth"
+	"github.com/idvbus/idvbus/internal/webhookauth"
 )
 
 // Test-sized settings of the cluster test. The phases are counted in

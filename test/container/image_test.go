@@ -15,9 +15,9 @@ import (
 	tcnetwork "github.com/testcontainers/testcontainers-go/network"
 	"github.com/testcontainers/testcontainers-go/wait"
 
+	"github.com/idvbus/idvbus/internal/bus"
 	"github.com/idvbus/idvbus/internal/natscontainer"
 	"github.com/idvbus/idvbus/internal/natstest"
-	"github.com/idvbus/idvbus/pkg/bus"
 )
 
 // TestIngestImageFromScratch builds the ingest image exactly as `make images`

@@ -18,10 +18,10 @@ import (
 	"testing"
 	"time"
 
+	"github.com/idvbus/idvbus/internal/bus"
 	"github.com/idvbus/idvbus/internal/natscontainer"
 	"github.com/idvbus/idvbus/internal/natstest"
-	"github.com/idvbus/idvbus/pkg/bus"
-	"github.com/idvbus/idvbus/pkg/webhookauth"
+	"github.com/idvbus/idvbus/internal/webhookauth"
 )
 
 const secret = "wbhsec_container_test"

@@ -25,8 +25,8 @@ import (
 	"sync/atomic"
 	"time"
 
-	"github.com/idvbus/idvbus/pkg/config"
-	"github.com/idvbus/idvbus/pkg/webhookauth"
+	"github.com/idvbus/idvbus/internal/config"
+	"github.com/idvbus/idvbus/internal/webhookauth"
 )
 
 func main() {

@@ -3,7 +3,7 @@ package samples
 import (
 	"strconv"
 
-	"github.com/idvbus/idvbus/pkg/idv"
+	"github.com/idvbus/idvbus/sdk/idv"
 )
 
 // catalog is every sample, by vendor. Persona: every inquiry, verification
@@ -101,7 +101,7 @@ func incodeSamples() []Sample {
 }
 
 func credasSamples() []Sample {
-	// Result values follow the inferred table in pkg/vendors/credas
+	// Result values follow the inferred table in internal/vendors/credas
 	// (1 AutoPass, 3 PendingManualCheck, 4 ManualPass, 6 ManualRefer).
 	s := func(updateType int, name, idField, results string, w Want) Sample {
 		return Sample{Vendor: "credas", Name: name, Event: "credas:" + name, Want: w, file: "credas/payload.json",

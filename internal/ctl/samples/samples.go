@@ -2,7 +2,7 @@
 // template per event shape of every vendor with a normalizer (Persona,
 // Incode, Credas, IDWise), filled in with fresh values on every send.
 //
-// The templates follow pkg/vendors/*/testdata and
+// The templates follow internal/vendors/*/testdata and
 // /work/shared/research/vendors.md; a test renders every sample and parses it
 // with its vendor's parser, so a sample that stops meaning what [Sample.Want]
 // says fails the build's tests.
@@ -18,7 +18,7 @@ import (
 	"strings"
 	"time"
 
-	"github.com/idvbus/idvbus/pkg/idv"
+	"github.com/idvbus/idvbus/sdk/idv"
 )
 
 //go:embed persona/*.json incode/*.json credas/*.json idwise/*.json

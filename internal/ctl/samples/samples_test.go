@@ -5,8 +5,8 @@ import (
 	"testing"
 	"time"
 
-	"github.com/idvbus/idvbus/pkg/vendors"
-	"github.com/idvbus/idvbus/pkg/vendors/report"
+	"github.com/idvbus/idvbus/internal/vendors"
+	"github.com/idvbus/idvbus/internal/vendors/report"
 )
 
 // TestEverySampleParsesAsItSays: every sample, rendered with fresh values,

@@ -1,0 +1,104 @@
+// Package ingest is the HTTP front door: POST /webhooks/{source}.
+//
+// Guarantee: a webhook is answered 2xx only after JetStream acknowledged the
+// write of its raw body (or reported it a duplicate of one already stored).
+// Every other outcome is an error status the vendor can act on: 4xx for what
+// a retry cannot fix (nothing is stored), 503 with Retry-After when the write
+// is unconfirmed (the vendor's retry is deduplicated by the raw dedup key).
+package ingest
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"net/netip"
+
+	"go.uber.org/zap"
+
+	"github.com/idvbus/idvbus/internal/bus"
+	"github.com/idvbus/idvbus/internal/config"
+	"github.com/idvbus/idvbus/internal/tracing"
+	"github.com/idvbus/idvbus/internal/vendors"
+	"github.com/idvbus/idvbus/internal/webhookauth"
+)
+
+// RawStore stores one raw webhook durably; it returns only after the store
+// confirmed the write. *bus.Bus implements it.
+type RawStore interface {
+	PublishRaw(ctx context.Context, m bus.RawMessage) (bus.Stored, error)
+}
+
+// ReadyChecker reports whether the store can take writes now (for /readyz).
+type ReadyChecker interface {
+	Ready(ctx context.Context) error
+}
+
+// Options are what an ingest [Service] is built from.
+type Options struct {
+	Config  config.Ingest
+	Sources []config.Source
+	Store   RawStore
+	Ready   ReadyChecker
+	Log     *zap.Logger
+	Metrics *Metrics // nil: a new set, registered nowhere
+	// Tracer makes a span per webhook and stores its trace context with the
+	// raw webhook; nil is tracing off.
+	Tracer *tracing.Tracer
+}
+
+// Service serves the ingest HTTP API.
+type Service struct {
+	cfg       config.Ingest
+	sources   map[string]source
+	store     RawStore
+	ready     ReadyChecker
+	log       *zap.Logger
+	reqLogger *zap.Logger // log with one more caller skip, for reqLog.write
+	metrics   *Metrics
+	proxies   []netip.Prefix
+	draining  chan struct{} // closed when shutdown starts: /readyz turns 503
+	tracer    *tracing.Tracer
+}
+
+// source is one configured source, ready to verify requests.
+type source struct {
+	cfg      config.Source
+	vendor   vendors.Vendor
+	verifier webhookauth.Verifier
+}
+
+// New builds a Service; it fails on a source that does not validate.
+func New(o Options) (*Service, error) {
+	if o.Store == nil || o.Ready == nil || o.Log == nil {
+		return nil, errors.New("ingest: Store, Ready and Log are required")
+	}
+	if len(o.Sources) == 0 {
+		return nil, errors.New("ingest: no sources configured")
+	}
+	s := &Service{
+		cfg: o.Config, store: o.Store, ready: o.Ready, log: o.Log,
+		metrics: o.Metrics, sources: map[string]source{},
+		draining: make(chan struct{}), tracer: o.Tracer,
+	}
+	s.reqLogger = s.log.WithOptions(zap.AddCallerSkip(1))
+	if s.metrics == nil {
+		s.metrics = NewMetrics()
+	}
+	for _, sc := range o.Sources {
+		v, ok := vendors.Lookup(sc.Vendor)
+		if !ok {
+			return nil, fmt.Errorf("ingest: source %q: unknown vendor %q", sc.Name, sc.Vendor)
+		}
+		ver, err := webhookauth.New(sc.Auth, sc.AllowUnauthenticated)
+		if err != nil {
+			return nil, fmt.Errorf("ingest: source %q: %w", sc.Name, err)
+		}
+		s.sources[sc.Name] = source{cfg: sc, vendor: v, verifier: ver}
+	}
+	proxies, err := webhookauth.ParseAllowIPs(o.Config.TrustedProxies)
+	if err != nil {
+		return nil, fmt.Errorf("ingest: trusted_proxies: %w", err)
+	}
+	s.proxies = proxies
+	return s, nil
+}

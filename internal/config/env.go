@@ -33,9 +33,16 @@ var envNotSettings = map[string]bool{
 // Only env reaches it, so tests are hermetic. An IDVBUS_ variable that names no
 // setting comes back as a warning (it is most likely misspelt).
 func ApplyEnv(cfg *Config, env Env) ([]string, error) {
+	return applyEnv(cfg, env, nil)
+}
+
+// applyEnv is [ApplyEnv], recording in o (when not nil) the settings it sets.
+func applyEnv(cfg *Config, env Env, o Origins) ([]string, error) {
 	used := map[string]bool{}
+	var known []string
 	var errs []string
 	walkSettings(reflect.ValueOf(cfg).Elem(), strings.TrimSuffix(EnvPrefix, "_"), "", func(name, path string, v reflect.Value) {
+		known = append(known, name)
 		val, ok := env[name]
 		if !ok {
 			return
@@ -43,6 +50,10 @@ func ApplyEnv(cfg *Config, env Env) ([]string, error) {
 		used[name] = true
 		if err := setFromString(v, val); err != nil {
 			errs = append(errs, fmt.Sprintf("%s (%s): %v", path, name, err))
+			return
+		}
+		if o != nil {
+			o[path] = Origin{Kind: FromEnv, Env: name}
 		}
 	})
 	if len(errs) > 0 {
@@ -51,7 +62,11 @@ func ApplyEnv(cfg *Config, env Env) ([]string, error) {
 	var warnings []string
 	for name := range env {
 		if strings.HasPrefix(name, EnvPrefix) && !used[name] && !envNotSettings[name] {
-			warnings = append(warnings, fmt.Sprintf("environment variable %s names no setting; ignored", name))
+			w := fmt.Sprintf("environment variable %s names no setting; ignored", name)
+			if near := nearest(name, known); near != "" {
+				w += " (did you mean " + near + "?)"
+			}
+			warnings = append(warnings, w)
 		}
 	}
 	sort.Strings(warnings)
@@ -62,35 +77,35 @@ func ApplyEnv(cfg *Config, env Env) ([]string, error) {
 func walkSettings(v reflect.Value, envName, path string, fn func(envName, path string, v reflect.Value)) {
 	t := v.Type()
 	switch {
-	case t == reflect.TypeOf(time.Duration(0)):
+	case isLeaf(t):
 		fn(envName, path, v)
 	case t.Kind() == reflect.Struct:
 		for i := 0; i < t.NumField(); i++ {
 			f := t.Field(i)
-			tag, _, _ := strings.Cut(f.Tag.Get("yaml"), ",")
-			if tag == "" || tag == "-" || !f.IsExported() {
+			tag := yamlName(f)
+			if tag == "" {
 				continue
 			}
 			walkSettings(v.Field(i), envName+"_"+strings.ToUpper(tag), joinPath(path, tag), fn)
 		}
-	case t.Kind() == reflect.Slice && t.Elem().Kind() == reflect.Struct:
+	default: // a list of named items
 		for i := 0; i < v.Len(); i++ {
 			item := v.Index(i)
 			name := item.FieldByName("Name")
 			if !name.IsValid() || name.String() == "" {
 				continue
 			}
-			key := strings.ToUpper(strings.ReplaceAll(name.String(), "-", "_"))
-			walkSettings(item, envName+"_"+key, fmt.Sprintf("%s[%d]", path, i), fn)
+			walkSettings(item, envName+"_"+envItemName(name.String()), fmt.Sprintf("%s[%d]", path, i), fn)
 		}
-	default:
-		fn(envName, path, v)
 	}
 }
 
 // setFromString parses s into the setting v.
 func setFromString(v reflect.Value, s string) error {
-	if v.Type() == reflect.TypeOf(time.Duration(0)) {
+	if !EnvSettable(v.Type()) {
+		return fmt.Errorf("cannot be set from the environment")
+	}
+	if v.Type() == durationType {
 		d, err := time.ParseDuration(s)
 		if err != nil {
 			return err
@@ -120,7 +135,7 @@ func setFromString(v reflect.Value, s string) error {
 		}
 		v.SetFloat(f)
 	case reflect.Slice:
-		if v.Type().Elem() == reflect.TypeOf(time.Duration(0)) {
+		if v.Type().Elem() == durationType {
 			var ds []time.Duration
 			for _, p := range strings.Split(s, ",") {
 				if p = strings.TrimSpace(p); p == "" {
@@ -149,4 +164,41 @@ func setFromString(v reflect.Value, s string) error {
 		return fmt.Errorf("cannot be set from the environment")
 	}
 	return nil
+}
+
+// nearest returns the name in known closest to name if it is at most two
+// edits away (a typo), else "".
+func nearest(name string, known []string) string {
+	best, bestDist := "", 3
+	for _, k := range known {
+		if d := editDistance(name, k, bestDist); d < bestDist {
+			best, bestDist = k, d
+		}
+	}
+	return best
+}
+
+// editDistance is the Levenshtein distance of a and b, or max when it is at
+// least max (names that differ in length by that much are not compared).
+func editDistance(a, b string, max int) int {
+	if len(a)-len(b) >= max || len(b)-len(a) >= max {
+		return max
+	}
+	prev := make([]int, len(b)+1)
+	cur := make([]int, len(b)+1)
+	for j := range prev {
+		prev[j] = j
+	}
+	for i := 1; i <= len(a); i++ {
+		cur[0] = i
+		for j := 1; j <= len(b); j++ {
+			cost := 1
+			if a[i-1] == b[j-1] {
+				cost = 0
+			}
+			cur[j] = min(prev[j]+1, cur[j-1]+1, prev[j-1]+cost)
+		}
+		prev, cur = cur, prev
+	}
+	return min(prev[len(b)], max)
 }

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"reflect"
 	"strconv"
 	"strings"
 
@@ -29,21 +30,71 @@ func OSEnv() Env {
 // IDVBUS_ environment overrides and the per-item defaults, and validates the
 // result. Warnings (settings that are legal but suspicious) come back alongside.
 func Load(path string, env Env) (Config, []string, error) {
+	l, err := LoadFile(path, env)
+	return l.Config, l.Warnings, err
+}
+
+// Loaded is a loaded and validated config with what `idvbus config print`
+// and the start-up log say about it.
+type Loaded struct {
+	Config   Config
+	Warnings []string
+	// Origins says where each setting's value came from.
+	Origins Origins
+	// File is the config file read; empty for the development setup.
+	File string
+	// Chosen says how File was chosen: "--config" or "IDVBUS_CONFIG";
+	// empty for the development setup (see [Loaded.Describe]).
+	Chosen string
+}
+
+// Describe says in one line which config this is and why, for the start-up
+// log and `config print`: `config file x.yaml (from IDVBUS_CONFIG)`.
+func (l Loaded) Describe() string {
+	switch {
+	case l.File == "":
+		return "no config file (no --config, no IDVBUS_CONFIG): the development setup"
+	case l.Chosen == "":
+		return "config file " + l.File
+	}
+	return fmt.Sprintf("config file %s (from %s)", l.File, l.Chosen)
+}
+
+// LoadFile is [Load] with the origin of every setting.
+func LoadFile(path string, env Env) (Loaded, error) {
+	l := Loaded{Origins: Origins{}, File: path}
 	data, err := os.ReadFile(path)
 	if err != nil {
-		return Config{}, nil, fmt.Errorf("config: %w", err)
+		return l, fmt.Errorf("config: %w", err)
 	}
-	cfg, err := Parse(data, env)
+	cfg, err := parse(data, env, l.Origins)
 	if err != nil {
-		return Config{}, nil, fmt.Errorf("config %s: %w", path, err)
+		return l, fmt.Errorf("config %s: %w", path, err)
 	}
-	return Finish(cfg, env)
+	l.Config, l.Warnings, err = finish(cfg, env, l.Origins)
+	return l, err
+}
+
+// LoadDevelopment returns the development setup ([Development]) with the
+// IDVBUS_ overrides of env applied, validated, with the origin of every setting.
+func LoadDevelopment(env Env) (Loaded, error) {
+	l := Loaded{Origins: Origins{}}
+	dev := Development()
+	markDevelopment(dev, l.Origins)
+	var err error
+	l.Config, l.Warnings, err = finish(dev, env, l.Origins)
+	return l, err
 }
 
 // Parse decodes a YAML document over [Default], expanding `${VAR}` and
 // `${VAR:-fallback}` inside values. Unknown keys are errors (a misspelt key
 // would otherwise silently keep its default). Write `$${` for a literal `${`.
 func Parse(data []byte, env Env) (Config, error) {
+	return parse(data, env, nil)
+}
+
+// parse is [Parse], recording in o (when not nil) the settings the file sets.
+func parse(data []byte, env Env, o Origins) (Config, error) {
 	cfg := Default()
 	var root yaml.Node
 	if err := yaml.Unmarshal(data, &root); err != nil {
@@ -67,21 +118,24 @@ func Parse(data []byte, env Env) (Config, error) {
 	if err := dec.Decode(&cfg); err != nil && !errors.Is(err, io.EOF) {
 		return Config{}, err
 	}
+	if o != nil {
+		markFile(&root, reflect.TypeOf(cfg), "", o)
+	}
 	return cfg, nil
 }
 
 // Finish applies environment overrides and per-item defaults, then validates.
 func Finish(cfg Config, env Env) (Config, []string, error) {
-	warnings, err := ApplyEnv(&cfg, env)
+	return finish(cfg, env, nil)
+}
+
+// finish is [Finish], recording origins in o when it is not nil.
+func finish(cfg Config, env Env, o Origins) (Config, []string, error) {
+	warnings, err := applyEnv(&cfg, env, o)
 	if err != nil {
 		return Config{}, warnings, err
 	}
-	for i := range cfg.Sources {
-		cfg.Sources[i].setDefaults()
-	}
-	for i := range cfg.Subscribers {
-		cfg.Subscribers[i].setDefaults()
-	}
+	applyItemDefaults(&cfg, o)
 	if err := cfg.Validate(); err != nil {
 		return Config{}, warnings, err
 	}

@@ -71,28 +71,50 @@ func (c Config) Validate() error {
 	c.Notifier.validate(&p)
 	c.Log.validate(&p)
 	c.Tracing.validate(&p)
-	seen := map[string]bool{}
+	names := itemNames{kind: "source", list: "sources"}
 	for i, s := range c.Sources {
 		field := fmt.Sprintf("sources[%d]", i)
-		if seen[s.Name] && s.Name != "" {
-			p.add(field+".name", "%q is used by another source", s.Name)
-		}
-		seen[s.Name] = true
+		names.check(field, s.Name, &p)
 		s.validate(field, &p)
 	}
-	seen = map[string]bool{}
+	names = itemNames{kind: "subscriber", list: "subscribers"}
 	for i, s := range c.Subscribers {
 		field := fmt.Sprintf("subscribers[%d]", i)
-		if seen[s.Name] && s.Name != "" {
-			p.add(field+".name", "%q is used by another subscriber", s.Name)
-		}
-		seen[s.Name] = true
+		names.check(field, s.Name, &p)
 		s.validate(field, c.JetStream.EventsMaxAge, &p)
 	}
 	if len(p) == 0 {
 		return nil
 	}
 	return errors.New(strings.Join(p, "\n"))
+}
+
+// itemNames finds names of one list (sources or subscribers) that are used
+// twice, or that differ but share their IDVBUS_ variables: "id-wise" and
+// "id_wise" would both be set by IDVBUS_SOURCES_ID_WISE_..., so an override
+// meant for one would silently change both.
+type itemNames struct {
+	kind, list string
+	seen       map[string]string // envItemName → the first name that has it
+}
+
+func (n *itemNames) check(field, name string, p *problems) {
+	if name == "" {
+		return
+	}
+	if n.seen == nil {
+		n.seen = map[string]string{}
+	}
+	key := envItemName(name)
+	switch first, ok := n.seen[key]; {
+	case !ok:
+		n.seen[key] = name
+	case first == name:
+		p.add(field+".name", "%q is used by another %s", name, n.kind)
+	default:
+		p.add(field+".name", "%q and %s %q share their environment variables (%s%s_%s_...): rename one",
+			name, n.kind, first, EnvPrefix, strings.ToUpper(n.list), key)
+	}
 }
 
 func (n NATS) validate(p *problems) {
@@ -440,4 +462,26 @@ func (s Source) ParserOptions() (report.Options, error) {
 		opts.Results[check] = m
 	}
 	return opts, nil
+}
+
+// Services names the services one process runs, for the checks that only
+// they need (see [Config.ValidateServices]).
+type Services struct{ Ingest, Normalizer, Notifier bool }
+
+// AllServices is what the all-in-one idvbus runs.
+var AllServices = Services{Ingest: true, Normalizer: true, Notifier: true}
+
+// ValidateServices reports what a valid config lacks for the services s, one
+// line per problem: ingest needs at least one source (a file with none is
+// valid for a normalizer or a notifier alone). Every start runs it after
+// [Config.Validate], and so does --check-config.
+func (c Config) ValidateServices(s Services) error {
+	var p problems
+	if s.Ingest && len(c.Sources) == 0 {
+		p.add("sources", "at least one source is required to receive webhooks (see the README, Configuration)")
+	}
+	if len(p) == 0 {
+		return nil
+	}
+	return errors.New(strings.Join(p, "\n"))
 }

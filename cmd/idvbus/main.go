@@ -2,9 +2,12 @@
 // server: the default way to run it on one machine.
 //
 //	idvbus [--config PATH] [--check-config]
+//	idvbus config print [--config PATH] [--json]
 //
 // With no config (no --config, no IDVBUS_CONFIG) it starts the development
 // setup: one source per vendor with public development secrets, data in ./data.
+// `config print` shows the effective config, where each value came from,
+// with secrets masked.
 package main
 
 import (
@@ -16,14 +19,19 @@ import (
 	"go.uber.org/zap"
 
 	"github.com/idvbus/idvbus/internal/app"
+	"github.com/idvbus/idvbus/internal/config"
 )
 
 func main() {
-	cfg, log, dev, exit := app.Setup("idvbus", os.Args[1:], true, os.Stderr)
-	if exit >= 0 {
-		os.Exit(exit)
+	if len(os.Args) > 1 && os.Args[1] == "config" {
+		os.Exit(app.ConfigCommand("idvbus", os.Args[2:], true, config.OSEnv(), os.Stdout, os.Stderr))
 	}
-	if dev {
+	st, err := app.Setup("idvbus", os.Args[1:], config.AllServices, true, os.Stderr)
+	if err != nil {
+		os.Exit(app.ExitCode(err))
+	}
+	cfg, log := st.Config, st.Log
+	if st.Dev() {
 		log.Warn("!!! DEVELOPMENT SETUP: no config given, so every vendor source uses the PUBLIC development secrets from the README. Anyone can forge webhooks. Never expose this to the internet; pass --config for real use. !!!",
 			zap.Int("sources", len(cfg.Sources)), zap.String("listen", cfg.Ingest.Listen),
 			zap.String("data_dir", cfg.NATS.Embedded.StoreDir))

@@ -16,13 +16,15 @@ import (
 	"syscall"
 
 	"github.com/idvbus/idvbus/internal/app"
+	"github.com/idvbus/idvbus/internal/config"
 )
 
 func main() {
-	cfg, log, _, exit := app.Setup("normalizer", os.Args[1:], false, os.Stderr)
-	if exit >= 0 {
-		os.Exit(exit)
+	st, err := app.Setup("normalizer", os.Args[1:], config.Services{Normalizer: true}, false, os.Stderr)
+	if err != nil {
+		os.Exit(app.ExitCode(err))
 	}
+	cfg, log := st.Config, st.Log
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
 	app.Exit("normalizer", log, app.NormalizerService(ctx, cfg, log))

@@ -17,13 +17,15 @@ import (
 	"syscall"
 
 	"github.com/idvbus/idvbus/internal/app"
+	"github.com/idvbus/idvbus/internal/config"
 )
 
 func main() {
-	cfg, log, _, exit := app.Setup("notifier", os.Args[1:], false, os.Stderr)
-	if exit >= 0 {
-		os.Exit(exit)
+	st, err := app.Setup("notifier", os.Args[1:], config.Services{Notifier: true}, false, os.Stderr)
+	if err != nil {
+		os.Exit(app.ExitCode(err))
 	}
+	cfg, log := st.Config, st.Log
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
 	app.Exit("notifier", log, app.NotifierService(ctx, cfg, log))

@@ -6,7 +6,9 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"os"
 	"strings"
+	"time"
 
 	"go.uber.org/zap"
 	"go.uber.org/zap/zapcore"
@@ -18,22 +20,24 @@ import (
 // caller does not fall back to the development setup.
 var ErrNoConfig = errors.New("no config given: pass --config PATH or set IDVBUS_CONFIG")
 
-// LoadConfig loads the config at path (or $IDVBUS_CONFIG when path is empty).
-// With neither, it returns the development setup if allowDev, else [ErrNoConfig].
-// dev reports whether the development setup was chosen.
-func LoadConfig(path string, env config.Env, allowDev bool) (cfg config.Config, warnings []string, dev bool, err error) {
+// LoadConfig loads the config at path (from --config) or, when path is
+// empty, at $IDVBUS_CONFIG. With neither, it returns the development setup if
+// allowDev, else [ErrNoConfig]. The result says which it chose and why
+// ([config.Loaded.Describe]) and where each setting came from.
+func LoadConfig(path string, env config.Env, allowDev bool) (config.Loaded, error) {
+	chosen := "--config"
 	if path == "" {
-		path = env["IDVBUS_CONFIG"]
+		path, chosen = env["IDVBUS_CONFIG"], "IDVBUS_CONFIG"
 	}
 	if path != "" {
-		cfg, warnings, err = config.Load(path, env)
-		return cfg, warnings, false, err
+		l, err := config.LoadFile(path, env)
+		l.Chosen = chosen
+		return l, err
 	}
 	if !allowDev {
-		return config.Config{}, nil, false, ErrNoConfig
+		return config.Loaded{}, ErrNoConfig
 	}
-	cfg, warnings, err = config.Finish(config.Development(), env)
-	return cfg, warnings, true, err
+	return config.LoadDevelopment(env)
 }
 
 // PrintConfigError writes a config error, one line per problem, each prefixed
@@ -44,9 +48,16 @@ func PrintConfigError(w io.Writer, prog string, err error) {
 	}
 }
 
-// NewLogger builds the process logger. It never logs bodies or secrets by
-// itself; callers must not put them in fields either.
+// NewLogger builds the process logger, writing to stderr. It never logs
+// bodies or secrets by itself; callers must not put them in fields either.
 func NewLogger(cfg config.Log) (*zap.Logger, error) {
+	return NewLoggerTo(cfg, os.Stderr)
+}
+
+// NewLoggerTo is [NewLogger] writing to w: zap's production settings (JSON,
+// sampling) or, with format console, its development ones, without stack
+// traces in either.
+func NewLoggerTo(cfg config.Log, w io.Writer) (*zap.Logger, error) {
 	level, err := zapcore.ParseLevel(cfg.Level)
 	if err != nil {
 		return nil, err
@@ -55,10 +66,25 @@ func NewLogger(cfg config.Log) (*zap.Logger, error) {
 	if cfg.Format == "console" {
 		zc = zap.NewDevelopmentConfig()
 		zc.EncoderConfig.EncodeLevel = zapcore.CapitalColorLevelEncoder
-		zc.DisableStacktrace = true
 	}
-	zc.Level = zap.NewAtomicLevelAt(level)
 	zc.EncoderConfig.TimeKey = "time"
 	zc.EncoderConfig.EncodeTime = zapcore.ISO8601TimeEncoder
-	return zc.Build()
+	enc := zapcore.NewJSONEncoder(zc.EncoderConfig)
+	if zc.Encoding == "console" {
+		enc = zapcore.NewConsoleEncoder(zc.EncoderConfig)
+	}
+	ws := zapcore.Lock(zapcore.AddSync(w))
+	core := zapcore.NewCore(enc, ws, zap.NewAtomicLevelAt(level))
+	if s := zc.Sampling; s != nil {
+		core = zapcore.NewSamplerWithOptions(core, time.Second, s.Initial, s.Thereafter)
+	}
+	// No stack traces (zap's production default adds one to every Error): an
+	// error is logged once, where it is handled, with a message that says what
+	// failed (a config error, NATS unreachable); the stack of that log call
+	// tells an operator nothing and buries the message.
+	opts := []zap.Option{zap.AddCaller(), zap.ErrorOutput(ws)}
+	if zc.Development {
+		opts = append(opts, zap.Development())
+	}
+	return zap.New(core, opts...), nil
 }

@@ -1,6 +1,7 @@
 package app
 
 import (
+	"errors"
 	"flag"
 	"fmt"
 	"io"
@@ -11,12 +12,38 @@ import (
 	"github.com/idvbus/idvbus/internal/config"
 )
 
+// Started is what [Setup] hands a binary that is to run.
+type Started struct {
+	// Loaded is the validated config, which file it came from and why.
+	config.Loaded
+	Log *zap.Logger
+}
+
+// Dev reports whether the development setup runs (no config was given).
+func (s Started) Dev() bool { return s.File == "" }
+
+// ErrChecked is returned by [Setup] after --check-config found the config
+// good: the binary exits with 0.
+var ErrChecked = errors.New("config checked")
+
+// ExitCode is the exit code for an error of [Setup]: 0 for [ErrChecked] (and --help),
+// else 2 (a usage or config error, already printed).
+func ExitCode(err error) int {
+	if err == nil || errors.Is(err, ErrChecked) || errors.Is(err, flag.ErrHelp) {
+		return 0
+	}
+	return 2
+}
+
 // Setup is the common start of every binary: it parses --config and
-// --check-config from args, loads and validates the config (the development
-// setup when allowDev and no config is given), builds the logger and logs the
-// config's warnings. When exit >= 0 the caller must exit with that code at once
-// (a config error, printed one line per problem, is 2; --check-config is 0).
-func Setup(prog string, args []string, allowDev bool, stderr io.Writer) (cfg config.Config, log *zap.Logger, dev bool, exit int) {
+// --check-config from args, loads the config (the development setup when
+// allowDev and no config is given) and checks it with [CheckConfig] for the
+// services the binary runs, builds the logger, and logs which config it
+// loaded and why, then the config's warnings. --check-config does exactly the
+// same checks, prints the warnings and "config ok" on stderr and returns
+// [ErrChecked]. A usage or config error is printed on stderr, one line per
+// problem, and returned: the binary exits with [ExitCode].
+func Setup(prog string, args []string, services config.Services, allowDev bool, stderr io.Writer) (Started, error) {
 	fs := flag.NewFlagSet(prog, flag.ContinueOnError)
 	fs.SetOutput(stderr)
 	help := "config file (default $IDVBUS_CONFIG)"
@@ -24,32 +51,68 @@ func Setup(prog string, args []string, allowDev bool, stderr io.Writer) (cfg con
 		help = "config file (default $IDVBUS_CONFIG; none: the development setup)"
 	}
 	configPath := fs.String("config", "", help)
-	check := fs.Bool("check-config", false, "validate the config and exit")
+	check := fs.Bool("check-config", false, "validate the config as a start would, print its warnings, and exit")
 	if err := fs.Parse(args); err != nil {
-		return cfg, nil, false, 2
+		return Started{}, err
 	}
-	cfg, warnings, dev, err := LoadConfig(*configPath, config.OSEnv(), allowDev)
+	if fs.NArg() > 0 {
+		err := fmt.Errorf("unexpected argument %q", fs.Arg(0))
+		fmt.Fprintf(stderr, "%s: %v\n", prog, err)
+		return Started{}, err
+	}
+	l, err := CheckConfig(*configPath, config.OSEnv(), services, allowDev)
 	if err != nil {
 		PrintConfigError(stderr, prog, err)
-		return cfg, nil, dev, 2
+		return Started{}, err
 	}
 	if *check {
-		fmt.Fprintln(stderr, prog+": config ok")
-		return cfg, nil, dev, 0
+		for _, w := range l.Warnings {
+			fmt.Fprintf(stderr, "%s: config warning: %s\n", prog, w)
+		}
+		fmt.Fprintf(stderr, "%s: config ok: %s\n", prog, l.Describe())
+		return Started{}, ErrChecked
 	}
-	log, err = NewLogger(cfg.Log)
+	log, err := NewLoggerTo(l.Config.Log, stderr)
 	if err != nil {
 		fmt.Fprintf(stderr, "%s: %v\n", prog, err)
-		return cfg, nil, dev, 2
+		return Started{}, err
 	}
-	for _, w := range warnings {
+	if l.File == "" {
+		log.Warn(prog + " runs the development setup: no --config and no IDVBUS_CONFIG")
+	} else {
+		log.Info(prog+" loaded "+l.Describe(), zap.String("config_file", l.File), zap.String("chosen_by", l.Chosen))
+	}
+	for _, w := range l.Warnings {
 		log.Warn("config: " + w)
 	}
-	return cfg, log, dev, -1
+	return Started{Loaded: l, Log: log}, nil
 }
 
-// Exit logs err (if any) and ends the process: 0 after a clean stop, 1 after a failure.
+// CheckConfig is the whole config check of a start (and of --check-config):
+// [LoadConfig], then what the services the process runs need beyond a valid
+// file ([config.Config.ValidateServices]).
+func CheckConfig(path string, env config.Env, services config.Services, allowDev bool) (config.Loaded, error) {
+	l, err := LoadConfig(path, env, allowDev)
+	if err != nil {
+		return l, err
+	}
+	if err := l.Config.ValidateServices(services); err != nil {
+		if l.File != "" {
+			err = fmt.Errorf("config %s: %w", l.File, err)
+		}
+		return l, err
+	}
+	return l, nil
+}
+
+// Exit logs err (if any) and ends the process with [Stopped]'s code.
 func Exit(prog string, log *zap.Logger, err error) {
+	os.Exit(Stopped(prog, log, err))
+}
+
+// Stopped logs how the binary stopped and returns its exit code: 0 after a
+// clean stop, 1 after a failure.
+func Stopped(prog string, log *zap.Logger, err error) int {
 	code := 0
 	if err != nil {
 		log.Error(prog+" stopped with an error", zap.Error(err))
@@ -58,5 +121,5 @@ func Exit(prog string, log *zap.Logger, err error) {
 		log.Info(prog + " stopped")
 	}
 	_ = log.Sync()
-	os.Exit(code)
+	return code
 }

@@ -8,6 +8,7 @@ import (
 	"testing"
 
 	"github.com/idvbus/idvbus/internal/app"
+	"github.com/idvbus/idvbus/internal/config"
 )
 
 func TestSetupExitCodesAndMessages(t *testing.T) {
@@ -21,7 +22,7 @@ func TestSetupExitCodesAndMessages(t *testing.T) {
 		name     string
 		args     []string
 		allowDev bool
-		exit     int
+		exit     int // app.ExitCode of Setup's error
 		stderr   []string
 	}{
 		{"invalid config: one line per problem", []string{"--config", bad}, true, 2,
@@ -34,8 +35,8 @@ func TestSetupExitCodesAndMessages(t *testing.T) {
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
 			var stderr bytes.Buffer
-			_, _, _, exit := app.Setup("svc", tc.args, tc.allowDev, &stderr)
-			if exit != tc.exit {
+			_, err := app.Setup("svc", tc.args, config.AllServices, tc.allowDev, &stderr)
+			if exit := app.ExitCode(err); exit != tc.exit {
 				t.Fatalf("exit %d, want %d; stderr:\n%s", exit, tc.exit, stderr.String())
 			}
 			for _, want := range tc.stderr {

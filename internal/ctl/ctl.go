@@ -65,6 +65,8 @@ type Env struct {
 	JSON bool
 	// Quiet suppresses progress lines on stderr.
 	Quiet bool
+	// Verbose says on stderr which config is used and why.
+	Verbose bool
 	// Timeout bounds each NATS or HTTP request (not a whole command).
 	Timeout time.Duration
 
@@ -115,6 +117,7 @@ func (e *Env) globalFlags(fs *flag.FlagSet) {
 	fs.StringVar(&e.natsURL, "nats", e.natsURL, "NATS server URL(s), comma-separated (default: the config's nats.url, or the all-in-one's 127.0.0.1:4222)")
 	fs.BoolVar(&e.JSON, "json", e.JSON, "print one JSON object per line on stdout")
 	fs.BoolVar(&e.Quiet, "quiet", e.Quiet, "no progress lines on stderr")
+	fs.BoolVar(&e.Verbose, "verbose", e.Verbose, "say on stderr which config is used and why")
 	if e.Timeout == 0 {
 		e.Timeout = 10 * time.Second
 	}
@@ -171,11 +174,12 @@ func (e *Env) Config() (config.Config, error) {
 	if e.cfg != nil {
 		return *e.cfg, nil
 	}
-	cfg, _, _, err := app.LoadConfig(e.configPath, e.env, true)
+	l, err := app.LoadConfig(e.configPath, e.env, true)
 	if err != nil {
-		return config.Config{}, err
+		return config.Config{}, chosenBy(l, err)
 	}
-	e.cfg = e.withNATSURL(cfg)
+	e.verbosef("%s", l.Describe())
+	e.cfg = e.withNATSURL(l.Config)
 	return *e.cfg, nil
 }
 
@@ -183,18 +187,35 @@ func (e *Env) Config() (config.Config, error) {
 // config file just its nats and jetstream sections (config.LoadConnection),
 // so an operator needs no vendor or subscriber secret to inspect the bus.
 func (e *Env) connectionConfig() (config.Config, error) {
-	path := e.configPath
-	if path == "" {
-		path = e.env["IDVBUS_CONFIG"]
+	l := config.Loaded{File: e.configPath, Chosen: "--config"}
+	if l.File == "" {
+		l.File, l.Chosen = e.env["IDVBUS_CONFIG"], "IDVBUS_CONFIG"
 	}
-	if e.cfg != nil || path == "" {
+	if e.cfg != nil || l.File == "" {
 		return e.Config()
 	}
-	cfg, _, err := config.LoadConnection(path, e.env)
+	cfg, _, err := config.LoadConnection(l.File, e.env)
 	if err != nil {
-		return config.Config{}, err
+		return config.Config{}, chosenBy(l, err)
 	}
+	e.verbosef("%s: its nats and jetstream sections", l.Describe())
 	return *e.withNATSURL(cfg), nil
+}
+
+// chosenBy adds to a config error which file it is about and why that file
+// was read, so an IDVBUS_CONFIG exported long ago is not a mystery.
+func chosenBy(l config.Loaded, err error) error {
+	if l.File == "" || l.Chosen == "" {
+		return err
+	}
+	return fmt.Errorf("%w\n(%s)", err, l.Describe())
+}
+
+// verbosef writes a line on stderr with --verbose.
+func (e *Env) verbosef(format string, a ...any) {
+	if e.Verbose {
+		fmt.Fprintf(e.Stderr, "idvctl: "+format+"\n", a...)
+	}
 }
 
 // withNATSURL applies --nats, and points an empty nats.url at the
@@ -311,7 +332,7 @@ func usage(w io.Writer) {
 	for _, c := range cs {
 		fmt.Fprintf(w, "  %-8s %-34s %s\n", c.name, c.args, c.summary)
 	}
-	fmt.Fprintln(w, "\nglobal flags: --config PATH, --nats URL, --json, --quiet, --timeout D")
+	fmt.Fprintln(w, "\nglobal flags: --config PATH, --nats URL, --json, --quiet, --verbose, --timeout D")
 	fmt.Fprintln(w, "exit codes: 0 ok, 1 failed (retry may help), 2 usage or config, 3 not found, 4 refused, 5 partly done")
 	fmt.Fprintln(w, "`idvctl <command> -h` describes one command.")
 }

@@ -12,7 +12,7 @@ TAG     ?= local
 export TESTCONTAINERS_RYUK_DISABLED := true
 export TESTCONTAINERS_HOST_OVERRIDE ?= 127.0.0.1
 
-.PHONY: all test test-short vet build images fuzz bench run clean up down
+.PHONY: all test test-short vet build images fuzz bench run clean up down config-docs
 
 all: build test
 
@@ -24,6 +24,10 @@ test: vet
 ## test-short: unit and in-process tests only (no containers).
 test-short:
 	$(GO) test -short -count=1 $(PKGS)
+
+## config-docs: regenerate docs/config.md and schemas/config.schema.json after changing a config key.
+config-docs:
+	$(GO) generate ./internal/config
 
 vet:
 	@test -z "$$(gofmt -l $$(git ls-files '*.go' 2>/dev/null || find . -name '*.go'))" || { echo "gofmt needed:"; gofmt -l .; exit 1; }

@@ -47,9 +47,12 @@ var dataFiles = map[string]string{
 	typeCheckCompleted:      "check.completed.v1.json",
 }
 
-// files holds the JSON Schemas and asyncapi.yaml of this directory.
+// files holds the event contract of this directory: the versioned JSON
+// Schemas (*.v1.json, ...) and asyncapi.yaml. config.schema.json, the schema
+// of the server's config file (internal/config/gen), is for editors and is
+// not embedded.
 //
-//go:embed *.json asyncapi.yaml
+//go:embed *.v[0-9]*.json asyncapi.yaml
 var files embed.FS
 
 // FS returns the embedded schema files: the *.json JSON Schemas and

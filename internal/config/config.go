@@ -8,6 +8,13 @@
 //
 // [Config.Validate] then reports every problem, one line each, naming the field.
 // The keys are part of the external contract (CONTRACT.md); more may be added.
+// [Keys] lists them from the Config struct; [LoadFile] records where each
+// value came from and [Print] shows it (`idvbus config print`).
+//
+// docs/config.md and schemas/config.schema.json are generated from the
+// struct's fields and their doc comments:
+//
+//go:generate go run ./gen
 package config
 
 import (
@@ -37,14 +44,20 @@ type NATS struct {
 	// nats://127.0.0.1:4222.
 	URL string `yaml:"url"`
 	// Name is the client connection name shown in NATS monitoring (default: the binary's name).
-	Name         string   `yaml:"name,omitempty"`
-	User         string   `yaml:"user,omitempty"`
-	Password     string   `yaml:"password,omitempty"`
-	Token        string   `yaml:"token,omitempty"`
-	NkeySeedFile string   `yaml:"nkey_seed_file,omitempty"`
-	CredsFile    string   `yaml:"creds_file,omitempty"`
-	TLS          TLS      `yaml:"tls"`
-	Embedded     Embedded `yaml:"embedded"`
+	Name string `yaml:"name,omitempty"`
+	// User and Password authenticate with a user name and password (both or
+	// neither); use only one of user/password, token, nkey_seed_file, creds_file.
+	User string `yaml:"user,omitempty"`
+	// Password is the password of User.
+	Password string `yaml:"password,omitempty"`
+	// Token authenticates with a token.
+	Token string `yaml:"token,omitempty"`
+	// NkeySeedFile is the path of a file holding an NKey seed to authenticate with.
+	NkeySeedFile string `yaml:"nkey_seed_file,omitempty"`
+	// CredsFile is the path of a .creds file (a JWT and its NKey seed).
+	CredsFile string   `yaml:"creds_file,omitempty"`
+	TLS       TLS      `yaml:"tls"`
+	Embedded  Embedded `yaml:"embedded"`
 	// ConnectTimeout bounds one connection attempt; reconnection goes on forever.
 	ConnectTimeout time.Duration `yaml:"connect_timeout"`
 }
@@ -52,9 +65,12 @@ type NATS struct {
 // TLS configures the client side of a TLS connection to NATS. Setting any file
 // turns TLS on; cert_file and key_file go together (mutual TLS).
 type TLS struct {
-	CAFile   string `yaml:"ca_file,omitempty"`
+	// CAFile is the PEM file of the CAs the server's certificate is checked against.
+	CAFile string `yaml:"ca_file,omitempty"`
+	// CertFile is the PEM file of the client certificate (mutual TLS).
 	CertFile string `yaml:"cert_file,omitempty"`
-	KeyFile  string `yaml:"key_file,omitempty"`
+	// KeyFile is the PEM file of the client certificate's private key.
+	KeyFile string `yaml:"key_file,omitempty"`
 }
 
 // Enabled reports whether any TLS setting is present.
@@ -75,14 +91,17 @@ type Embedded struct {
 	// a power loss of this single machine can lose the last writes). On, it
 	// survives power loss at a throughput cost (docs/benchmarks.md).
 	SyncAlways bool `yaml:"sync_always"`
-	// MaxMemory and MaxStore cap JetStream's memory and disk use in bytes;
-	// without caps the server claims a share of the whole machine.
+	// MaxMemory caps JetStream's memory use in bytes; without a cap the
+	// server claims a share of the whole machine.
 	MaxMemory int64 `yaml:"max_memory"`
-	MaxStore  int64 `yaml:"max_store"`
+	// MaxStore caps JetStream's disk use in bytes.
+	MaxStore int64 `yaml:"max_store"`
 }
 
 // JetStream sizes the streams and the KV bucket (see internal/bus).
 type JetStream struct {
+	// Replicas is how many NATS servers keep a copy of each stream: 1 on one
+	// machine, 3 on a cluster (survives the loss of one server).
 	Replicas int `yaml:"replicas"`
 	// Storage is "file" (default) or "memory" (tests only: a restart loses everything).
 	Storage string `yaml:"storage"`
@@ -102,14 +121,20 @@ type JetStream struct {
 
 // Ingest configures the HTTP ingest service.
 type Ingest struct {
-	Listen       string `yaml:"listen"`
-	MaxBodyBytes int64  `yaml:"max_body_bytes"`
-	// ReadHeaderTimeout, ReadTimeout, WriteTimeout and IdleTimeout protect the
-	// server against slow or idle clients.
+	// Listen is the HTTP address of the webhooks (POST /webhooks/{source}),
+	// /healthz, /readyz and /metrics.
+	Listen string `yaml:"listen"`
+	// MaxBodyBytes is the largest webhook body accepted; a larger one gets 413.
+	MaxBodyBytes int64 `yaml:"max_body_bytes"`
+	// ReadHeaderTimeout bounds reading a request's headers (slow clients).
 	ReadHeaderTimeout time.Duration `yaml:"read_header_timeout"`
-	ReadTimeout       time.Duration `yaml:"read_timeout"`
-	WriteTimeout      time.Duration `yaml:"write_timeout"`
-	IdleTimeout       time.Duration `yaml:"idle_timeout"`
+	// ReadTimeout bounds reading a whole request, body included.
+	ReadTimeout time.Duration `yaml:"read_timeout"`
+	// WriteTimeout bounds a request from its headers to the end of the
+	// answer; it must exceed publish_timeout.
+	WriteTimeout time.Duration `yaml:"write_timeout"`
+	// IdleTimeout closes a keep-alive connection idle this long.
+	IdleTimeout time.Duration `yaml:"idle_timeout"`
 	// PublishTimeout bounds the wait for JetStream's PubAck; past it the vendor gets 503.
 	PublishTimeout time.Duration `yaml:"publish_timeout"`
 	// RetryAfter is the Retry-After sent with a 503.
@@ -159,7 +184,11 @@ type Log struct {
 
 // Source is one webhook endpoint: POST /webhooks/{name}.
 type Source struct {
-	Name   string `yaml:"name"`
+	// Name is the source's name in its URL (/webhooks/{name}), its events'
+	// source and its IDVBUS_SOURCES_<NAME>_ variables: [a-z0-9_-]{1,64}.
+	Name string `yaml:"name"`
+	// Vendor is the IDV vendor that sends the webhooks: persona, incode,
+	// credas, idwise, sumsub or stripe (docs/vendors.md).
 	Vendor string `yaml:"vendor"`
 	// DecisionPolicy is "vendor" (default) or "auto"; used by the normalizer.
 	DecisionPolicy string `yaml:"decision_policy"`
@@ -189,8 +218,11 @@ type Notifier struct {
 
 // Subscriber is one outgoing-webhook receiver (delivered by the notifier).
 type Subscriber struct {
+	// Name names the subscriber in its durable consumer (notify-<name>),
+	// metrics and IDVBUS_SUBSCRIBERS_<NAME>_ variables: [a-z0-9_-]{1,64}.
 	Name string `yaml:"name"`
-	URL  string `yaml:"url"`
+	// URL is where the events are POSTed: http or https.
+	URL string `yaml:"url"`
 	// Secrets are Standard Webhooks secrets (whsec_<base64>). Each request
 	// carries one signature per secret, so a receiver can rotate without downtime.
 	Secrets []string         `yaml:"secrets"`

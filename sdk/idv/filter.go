@@ -21,10 +21,16 @@ var DecisionStatuses = []Status{StatusApproved, StatusDeclined, StatusNeedsRevie
 // A Filter is both a JetStream subject filter ([Filter.Subjects], applied by
 // the server) and a predicate ([Filter.Match]); the two always agree.
 type Filter struct {
-	Vendors  []string `yaml:"vendors"`
-	Types    []string `yaml:"types"`
+	// Vendors are the vendors whose events are chosen; empty: every vendor.
+	Vendors []string `yaml:"vendors"`
+	// Types are the event types chosen (io.idvbus.verification.updated.v1,
+	// io.idvbus.check.completed.v1); empty: as Statuses and Checks imply.
+	Types []string `yaml:"types"`
+	// Statuses are the verification statuses chosen; empty with Types and
+	// Checks empty: the three decisions (approved, declined, needs_review).
 	Statuses []string `yaml:"statuses"`
-	Checks   []string `yaml:"checks"`
+	// Checks are the checks whose check events are chosen.
+	Checks []string `yaml:"checks"`
 }
 
 // Normalized returns f with the default applied (the zero Filter's

@@ -70,7 +70,7 @@ type Config struct {
 	// Prefix must lead the header value and is stripped before decoding (hmac),
 	// e.g. "sha256="; matched case-insensitively.
 	Prefix string `yaml:"prefix,omitempty"`
-	// Tolerance bounds |now - signed timestamp| (persona, standard_webhooks); 0 = [DefaultTolerance].
+	// Tolerance bounds |now - signed timestamp| (persona, standard_webhooks); 0 = [DefaultTolerance] (5m).
 	Tolerance time.Duration `yaml:"tolerance,omitempty"`
 	// AllowIPs, when not empty, restricts the source to these client addresses
 	// (CIDRs or single IPs, IPv4 or IPv6; any type, including none).

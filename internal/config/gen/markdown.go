@@ -54,7 +54,7 @@ func (ref reference) markdown() ([]byte, error) {
 			env = "`" + e.Env + "`"
 		}
 		fmt.Fprintf(&b, "| `%s` | %s | %s | %s | %s |\n", e.Path, typeName(e.Type), cell(formatDefault(e.Default)),
-			env, strings.ReplaceAll(e.Doc, "|", `\|`))
+			env, markdownText(e.Doc))
 	}
 	return b.Bytes(), nil
 }
@@ -87,4 +87,28 @@ func formatDefault(v any) string {
 		return "{}"
 	}
 	return fmt.Sprint(v)
+}
+
+// markdownText escapes a description for a table cell: "|" everywhere, and
+// "<" and ">" outside code spans, which would otherwise read as HTML tags
+// (IDVBUS_SOURCES_<NAME>_ would lose its <NAME>).
+func markdownText(s string) string {
+	var b strings.Builder
+	code := false
+	for _, r := range s {
+		switch {
+		case r == '`':
+			code = !code
+			b.WriteRune(r)
+		case r == '|':
+			b.WriteString(`\|`)
+		case r == '<' && !code:
+			b.WriteString("&lt;")
+		case r == '>' && !code:
+			b.WriteString("&gt;")
+		default:
+			b.WriteRune(r)
+		}
+	}
+	return b.String()
 }

@@ -31,6 +31,7 @@ func TestSetupExitCodesAndMessages(t *testing.T) {
 		{"no config for a service", nil, false, 2, []string{"no config given"}},
 		{"dev setup check", []string{"--check-config"}, true, 0, []string{"config ok"}},
 		{"unknown flag", []string{"--nope"}, true, 2, []string{"flag provided but not defined"}},
+		{"stray argument", []string{"--config", good, "start"}, true, 2, []string{`svc: unexpected argument "start"`}},
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {

@@ -59,6 +59,10 @@ func applyEnv(cfg *Config, env Env, o Origins) ([]string, error) {
 	if len(errs) > 0 {
 		return nil, fmt.Errorf("%s", strings.Join(errs, "\n"))
 	}
+	for name := range envNotSettings {
+		known = append(known, name) // IDVBUS_CONFG most likely meant IDVBUS_CONFIG
+	}
+	sort.Strings(known) // one suggestion for one typo, whatever the map order
 	var warnings []string
 	for name := range env {
 		if strings.HasPrefix(name, EnvPrefix) && !used[name] && !envNotSettings[name] {

@@ -235,7 +235,7 @@ subscribers:
 }
 
 func TestMisspeltVariableWarningSuggestsTheSetting(t *testing.T) {
-	_, warnings, err := config.Finish(config.Development(), config.Env{"IDVBUS_NATS_ULR": "x", "IDVBUS_WHATEVER_THIS_IS": "y"})
+	_, warnings, err := config.Finish(config.Development(), config.Env{"IDVBUS_NATS_ULR": "x", "IDVBUS_WHATEVER_THIS_IS": "y", "IDVBUS_CONFG": "z"})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -243,6 +243,7 @@ func TestMisspeltVariableWarningSuggestsTheSetting(t *testing.T) {
 	for _, want := range []string{
 		"environment variable IDVBUS_NATS_ULR names no setting; ignored (did you mean IDVBUS_NATS_URL?)",
 		"environment variable IDVBUS_WHATEVER_THIS_IS names no setting; ignored\n",
+		"environment variable IDVBUS_CONFG names no setting; ignored (did you mean IDVBUS_CONFIG?)",
 	} {
 		if !strings.Contains(joined+"\n", want) {
 			t.Errorf("warnings lack %q:\n%s", want, joined)

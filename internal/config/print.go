@@ -156,6 +156,9 @@ func printable(path string, v reflect.Value) any {
 	if secret && !v.IsZero() {
 		return Masked
 	}
+	if v.Kind() == reflect.Map && v.IsNil() {
+		return reflect.MakeMap(v.Type()).Interface() // {} rather than null
+	}
 	return v.Interface()
 }
 

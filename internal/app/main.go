@@ -38,7 +38,7 @@ func ExitCode(err error) int {
 // Setup is the common start of every binary: it parses --config and
 // --check-config from args, loads the config (the development setup when
 // allowDev and no config is given) and checks it with [CheckConfig] for the
-// services the binary runs, builds the logger, and logs which config it
+// services the binary runs, builds the logger (on stderr), and logs which config it
 // loaded and why, then the config's warnings. --check-config does exactly the
 // same checks, prints the warnings and "config ok" on stderr and returns
 // [ErrChecked]. A usage or config error is printed on stderr, one line per

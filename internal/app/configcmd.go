@@ -4,6 +4,7 @@ import (
 	"flag"
 	"fmt"
 	"io"
+	"strings"
 
 	"github.com/idvbus/idvbus/internal/config"
 )
@@ -36,9 +37,24 @@ func ConfigCommand(prog string, args []string, allowDev bool, env config.Env, st
 		PrintConfigError(stderr, prog, err)
 		return 2
 	}
+	l.Warnings = append(l.Warnings, StartWarnings(l.Config)...)
 	if err := config.Print(stdout, l, *asJSON); err != nil {
 		fmt.Fprintf(stderr, "%s config print: %v\n", prog, err)
 		return 1
 	}
 	return 0
+}
+
+// StartWarnings lists, for `config print`, what a valid config lacks for
+// some binary to start with it (an empty file is valid for a normalizer, but
+// ingest and idvbus refuse it): the printed config says so instead of
+// looking fine.
+func StartWarnings(cfg config.Config) []string {
+	var w []string
+	if err := cfg.ValidateServices(config.Services{Ingest: true}); err != nil {
+		for _, line := range strings.Split(err.Error(), "\n") {
+			w = append(w, "ingest and idvbus would not start: "+line)
+		}
+	}
+	return w
 }

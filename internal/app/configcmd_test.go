@@ -52,6 +52,23 @@ func TestConfigPrint(t *testing.T) {
 	}
 }
 
+// An empty file is a valid config (for a normalizer), which ingest and
+// idvbus refuse: config print says so.
+func TestConfigPrintSaysWhatWouldNotStart(t *testing.T) {
+	empty := writeConfig(t, "")
+	var stdout, stderr bytes.Buffer
+	if code := app.ConfigCommand("idvbus", []string{"print", "--config", empty}, true, config.Env{}, &stdout, &stderr); code != 0 {
+		t.Fatalf("exit %d: %s", code, stderr.String())
+	}
+	if want := "# warning: ingest and idvbus would not start: sources: at least one source is required"; !strings.Contains(stdout.String(), want) {
+		t.Errorf("output lacks %q:\n%s", want, stdout.String())
+	}
+	stdout.Reset()
+	if code := app.ConfigCommand("idvbus", []string{"print", "--config", writeConfig(t, oneSource)}, true, config.Env{}, &stdout, &stderr); code != 0 || strings.Contains(stdout.String(), "would not start") {
+		t.Errorf("exit %d, a config with a source got the warning:\n%s", code, stdout.String())
+	}
+}
+
 func TestConfigPrintErrors(t *testing.T) {
 	bad := writeConfig(t, "jetstream: {replicas: 9}\n")
 	for _, tc := range []struct {

@@ -33,6 +33,7 @@ func runConfig(_ context.Context, e *Env, args []string) int {
 	if err != nil {
 		return e.Errorf(ExitUsage, "%v", chosenBy(l, err))
 	}
+	l.Warnings = append(l.Warnings, app.StartWarnings(l.Config)...)
 	if err := config.Print(e.Stdout, l, e.JSON); err != nil {
 		return e.Errorf(ExitFailure, "config print: %v", err)
 	}

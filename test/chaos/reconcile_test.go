@@ -1,0 +1,337 @@
+package chaos_test
+
+import (
+	"bufio"
+	"encoding/json"
+	"fmt"
+	"os"
+	"slices"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/idvbus/idvbus/internal/bus"
+	"github.com/idvbus/idvbus/internal/natstest"
+)
+
+// settleTimeout bounds the wait, after the last webhook was answered, until
+// every expected event reached the subscriber (notifier retries at most 2 s
+// apart; a webhook held by a dead normalizer comes back after its ack wait).
+const settleTimeout = 120 * time.Second
+
+// fault is one injected fault: recovery is measured from at (the kill, or
+// the end of an outage, a freeze, a full store or a partition).
+type fault struct {
+	what string
+	at   time.Time
+}
+
+// resume is how long after a fault the pipeline normalized (stored in
+// IDV_EVENTS) and delivered again a webhook accepted after the fault.
+type resume struct {
+	What          string
+	Norm, Deliver time.Duration
+}
+
+// event is what the suite compares of a stored CloudEvent.
+type event struct {
+	ID, Subject, Status, Previous string
+	Revision                      int
+	RawSeq                        uint64
+	Stored                        time.Time
+}
+
+// result is one scenario's row of the report.
+type result struct {
+	Name          string
+	Stack         string
+	Faults        string
+	Rate          float64 // target, verifications per second
+	WebhooksPerV  int
+	Duration      time.Duration
+	Accepted      int
+	AcceptedRate  float64
+	Answered503   int
+	ConnErrors    int
+	Other         int
+	RawStored     int
+	Events        int
+	DupIDs        int // CloudEvent ids stored more than once
+	DupNormalized int // events beyond the expected set
+	LostRaw       int // answered 200, not in IDV_RAW
+	LostEvents    int // expected events not in IDV_EVENTS
+	LostDelivered int // events in IDV_EVENTS never delivered
+	Mismatched    int // ordering: an event that differs from the run without faults
+	Delivered     int
+	Redeliveries  int
+	Resumes       []resume
+	Slowest       time.Duration // first send to first delivery, worst webhook
+	LogLeaks      int
+	Elapsed       time.Duration
+}
+
+// reconcile waits until the subscriber has every expected event (or
+// settleTimeout), then compares the vendor's 200s with IDV_RAW, IDV_EVENTS
+// and the sink, and fails the test on any loss or duplicate. want is the
+// expected set of events by CloudEvent id; nil means "one approval per
+// accepted webhook" (ids unknown in advance).
+func reconcile(t *testing.T, s *stack, l *vendor, sk *sink, faults []fault, want map[string]event, r *result) {
+	t.Helper()
+	accepted := l.accepted()
+	expected := len(accepted)
+	if want != nil {
+		expected = len(want)
+	}
+	deadline := time.Now().Add(settleTimeout)
+	for sk.unique() < expected && time.Now().Before(deadline) {
+		time.Sleep(100 * time.Millisecond) // poll interval
+	}
+
+	// IDV_RAW: every 200 stored once.
+	rawByID := map[string]int{}
+	seqToID := map[uint64]string{}
+	for _, m := range natstest.ReadStream(t, s.natsURL, bus.StreamRaw) {
+		id := strings.TrimPrefix(m.Header.Get(bus.HeaderMsgID), "persona:")
+		rawByID[id]++
+		seqToID[m.Sequence] = id
+	}
+	r.RawStored = len(seqToID)
+	for id := range accepted {
+		if rawByID[id] == 0 {
+			r.LostRaw++
+			if r.LostRaw <= 5 {
+				t.Errorf("webhook %s was answered 200 but is not in %s", id, bus.StreamRaw)
+			}
+		}
+	}
+	for id, n := range rawByID {
+		if n > 1 {
+			t.Errorf("webhook %s is stored %d times in %s", id, n, bus.StreamRaw)
+		}
+		if _, ok := accepted[id]; !ok {
+			// Allowed only for a webhook answered 503 (fate unknown) whose
+			// retries never got an answer before the drain ended.
+			t.Logf("webhook %s is stored but was never answered 200 (answered 503 or not at all)", id)
+		}
+	}
+
+	// IDV_EVENTS: no CloudEvent id twice; the expected set, nothing else.
+	events := map[string]event{}
+	byRaw := map[string][]event{}
+	for _, m := range natstest.ReadStream(t, s.natsURL, bus.StreamEvents) {
+		if !strings.HasPrefix(m.Subject, "idv.events.") {
+			continue // idv.redeliver.*: an operator's redelivery, none here
+		}
+		e := decodeEvent(t, m.Header.Get("ce-id"), m.Header.Get("ce-subject"), m.Data, m.Time)
+		if _, dup := events[e.ID]; dup {
+			r.DupIDs++
+			t.Errorf("CloudEvent id %s is stored twice in %s", e.ID, bus.StreamEvents)
+			continue
+		}
+		events[e.ID] = e
+		byRaw[seqToID[e.RawSeq]] = append(byRaw[seqToID[e.RawSeq]], e)
+	}
+	r.Events = len(events)
+	if want == nil {
+		for id, rec := range accepted {
+			got := byRaw[id]
+			switch {
+			case len(got) == 0:
+				r.LostEvents++
+				if r.LostEvents <= 5 {
+					t.Errorf("accepted webhook %s was never normalized", id)
+				}
+			case len(got) > 1:
+				r.DupNormalized += len(got) - 1
+				t.Errorf("webhook %s was normalized %d times: %+v", id, len(got), got)
+			case got[0].Subject != rec.verification || got[0].Status != "approved" || got[0].Revision != 1:
+				r.Mismatched++
+				t.Errorf("webhook %s gave %+v, want %s approved revision 1", id, got[0], rec.verification)
+			}
+		}
+	} else {
+		for id, w := range want {
+			g, ok := events[id]
+			switch {
+			case !ok:
+				r.LostEvents++
+				if r.LostEvents <= 5 {
+					t.Errorf("event %s (%s %s revision %d) of the run without faults is missing", id, w.Subject, w.Status, w.Revision)
+				}
+			case g.Subject != w.Subject || g.Status != w.Status || g.Previous != w.Previous || g.Revision != w.Revision:
+				r.Mismatched++
+				t.Errorf("event %s is %s %s->%s revision %d; without faults %s %s->%s revision %d",
+					id, g.Subject, g.Previous, g.Status, g.Revision, w.Subject, w.Previous, w.Status, w.Revision)
+			}
+		}
+		for id, g := range events {
+			if _, ok := want[id]; !ok {
+				r.DupNormalized++
+				t.Errorf("event %s (%s %s revision %d) is not in the run without faults", id, g.Subject, g.Status, g.Revision)
+			}
+		}
+	}
+
+	// The subscriber: every stored event delivered, signed; redeliveries counted.
+	requests, first, _, badSig, badBody := sk.snapshot()
+	if badSig > 0 || badBody > 0 {
+		t.Errorf("the subscriber got %d requests with a bad signature and %d with a bad body", badSig, badBody)
+	}
+	r.Delivered = len(first)
+	for id := range events {
+		if _, ok := first[id]; !ok {
+			r.LostDelivered++
+			if r.LostDelivered <= 5 {
+				t.Errorf("event %s was never delivered", id)
+			}
+		}
+	}
+	for id, n := range requests {
+		r.Redeliveries += n - 1
+		if _, ok := events[id]; !ok {
+			t.Errorf("the subscriber got webhook-id %s, which is not in %s", id, bus.StreamEvents)
+		}
+	}
+
+	// Recovery: from each fault to the first webhook answered 200 after it
+	// being stored as an event, and delivered.
+	for _, f := range faults {
+		norm, deliv, ok := resumeAfter(f.at, accepted, byRaw, first)
+		if !ok {
+			t.Logf("%s at %s: no webhook was accepted after it", f.what, f.at.Format(time.StampMilli))
+			continue
+		}
+		r.Resumes = append(r.Resumes, resume{What: f.what, Norm: norm, Deliver: deliv})
+	}
+
+	r.Slowest = slowest(accepted, byRaw, first)
+
+	// The vendor's view.
+	var other []string
+	_, r.Answered503, r.ConnErrors, other = l.counts()
+	r.Other = len(other)
+	for i, o := range other {
+		if i < 5 {
+			t.Errorf("answer other than 200/503: %s", o)
+		}
+	}
+	r.Accepted = len(accepted)
+	if un := l.unaccepted(); len(un) > 0 {
+		t.Errorf("%d webhooks were never answered 200 within %s of the end of sending, e.g. %s", len(un), drainTimeout, un[0])
+	}
+
+	r.LogLeaks = scanLogs(t, s.logFiles())
+}
+
+// resumeAfter returns how long after at the pipeline worked again for new
+// webhooks: the earliest time a webhook answered 200 after at was stored as
+// an event, and the earliest such event was delivered.
+func resumeAfter(at time.Time, accepted map[string]sent, byRaw map[string][]event, first map[string]time.Time) (norm, deliv time.Duration, ok bool) {
+	var normAt, delivAt time.Time
+	for id, rec := range accepted {
+		if !rec.acceptedAt.After(at) {
+			continue
+		}
+		for _, e := range byRaw[id] {
+			if normAt.IsZero() || e.Stored.Before(normAt) {
+				normAt = e.Stored
+			}
+			if d, ok := first[e.ID]; ok && (delivAt.IsZero() || d.Before(delivAt)) {
+				delivAt = d
+			}
+		}
+	}
+	if normAt.IsZero() || delivAt.IsZero() {
+		return 0, 0, false
+	}
+	return normAt.Sub(at), delivAt.Sub(at), true
+}
+
+// slowest is the longest time from a webhook's first send to the first
+// delivery of its events: what the unluckiest vendor event waited.
+func slowest(accepted map[string]sent, byRaw map[string][]event, first map[string]time.Time) time.Duration {
+	var worst time.Duration
+	for id, rec := range accepted {
+		for _, e := range byRaw[id] {
+			if d, ok := first[e.ID]; ok {
+				worst = max(worst, d.Sub(rec.firstSent))
+			}
+		}
+	}
+	return worst
+}
+
+func decodeEvent(t *testing.T, id, subject string, data []byte, stored time.Time) event {
+	t.Helper()
+	var d struct {
+		Status   string `json:"status"`
+		Previous string `json:"previous_status"`
+		Revision int    `json:"revision"`
+		Raw      struct {
+			Seq uint64 `json:"seq"`
+		} `json:"raw"`
+	}
+	if err := json.Unmarshal(data, &d); err != nil {
+		t.Errorf("event %s: data is not JSON: %v", id, err)
+	}
+	return event{ID: id, Subject: subject, Status: d.Status, Previous: d.Previous,
+		Revision: d.Revision, RawSeq: d.Raw.Seq, Stored: stored}
+}
+
+// readEvents returns the events stored in IDV_EVENTS by CloudEvent id.
+func readEvents(t *testing.T, natsURL string) map[string]event {
+	t.Helper()
+	out := map[string]event{}
+	for _, m := range natstest.ReadStream(t, natsURL, bus.StreamEvents) {
+		if strings.HasPrefix(m.Subject, "idv.events.") {
+			e := decodeEvent(t, m.Header.Get("ce-id"), m.Header.Get("ce-subject"), m.Data, m.Time)
+			out[e.ID] = e
+		}
+	}
+	return out
+}
+
+// scanLogs fails the test for every log line that holds a secret or the
+// marker put into every webhook body, and returns how many did.
+func scanLogs(t *testing.T, paths []string) int {
+	t.Helper()
+	needles := map[string]string{
+		"the Persona webhook secret":   personaSecret,
+		"the subscriber secret":        subSecret,
+		"the subscriber secret's key":  strings.TrimPrefix(subSecret, "whsec_"),
+		"a fragment of a webhook body": bodyMarker,
+	}
+	leaks := 0
+	for _, p := range paths {
+		f, err := os.Open(p)
+		if err != nil {
+			continue // never started
+		}
+		sc := bufio.NewScanner(f)
+		sc.Buffer(make([]byte, 1<<20), 1<<24)
+		for n := 1; sc.Scan(); n++ {
+			line := sc.Text()
+			for what, s := range needles {
+				if strings.Contains(line, s) {
+					leaks++
+					t.Errorf("%s line %d holds %s", p, n, what)
+				}
+			}
+		}
+		f.Close()
+	}
+	return leaks
+}
+
+// String renders durations of a result cell: max (and median when several).
+func durs(ds []time.Duration) string {
+	if len(ds) == 0 {
+		return "–"
+	}
+	s := slices.Clone(ds)
+	slices.Sort(s)
+	if len(s) == 1 {
+		return fmt.Sprintf("%.1f s", s[0].Seconds())
+	}
+	return fmt.Sprintf("%.1f / %.1f s", s[len(s)/2].Seconds(), s[len(s)-1].Seconds())
+}

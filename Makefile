@@ -12,7 +12,7 @@ TAG     ?= local
 export TESTCONTAINERS_RYUK_DISABLED := true
 export TESTCONTAINERS_HOST_OVERRIDE ?= 127.0.0.1
 
-.PHONY: all test test-short vet build images fuzz bench run clean up down config-docs
+.PHONY: all test test-short vet build images fuzz bench chaos chaos-short run clean up down config-docs
 
 all: build test
 
@@ -92,6 +92,16 @@ bench:
 	$(GO) test -run '^$$' -bench 'BenchmarkEndToEndDelivery' -benchtime 5000x -count 3 ./internal/app/
 	$(GO) test -run '^$$' -bench Parse -benchmem -benchtime 2s -count 3 ./internal/normalize/ ./internal/vendors/...
 	$(GO) test -run '^$$' -bench 'BenchmarkNormalizer$$' -benchtime 20000x -count 3 ./internal/normalize/
+
+## chaos: the fault suite (test/chaos), full form: kill -9 of every service and of
+## nats-server under load, subscriber outage, full store, frozen normalizer,
+## ordering under kills, partition of a cluster node (Docker); loopback ports
+## 18700-18799 only. It rewrites docs/reliability.md with the run's figures.
+## chaos-short: the same scenarios, shorter and at a lower rate (CI, .ci/run).
+chaos:
+	IDVBUS_CHAOS=full $(GO) test -count=1 -timeout 60m -v -run . ./test/chaos/
+chaos-short:
+	IDVBUS_CHAOS=short $(GO) test -count=1 -timeout 20m -v -run . ./test/chaos/
 
 ## run: the all-in-one with the development setup (same as `go run ./cmd/idvbus`).
 run:

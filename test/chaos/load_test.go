@@ -56,6 +56,7 @@ type vendor struct {
 
 	mu       sync.Mutex
 	recs     map[string]*sent // persona event id -> record
+	forged   map[string]int   // forged webhook's event id -> the answer's status code
 	n503     int
 	nConnErr int
 	other    []string
@@ -66,7 +67,7 @@ func newVendor(target, prefix string, rate float64, workers int) *vendor {
 	return &vendor{target: target, prefix: prefix, rate: rate, workers: workers,
 		client: &http.Client{Timeout: 10 * time.Second,
 			Transport: &http.Transport{MaxIdleConnsPerHost: workers}},
-		recs: map[string]*sent{}}
+		recs: map[string]*sent{}, forged: map[string]int{}}
 }
 
 // webhooks returns the event ids and bodies of verification v. The bodies
@@ -155,6 +156,38 @@ func (l *vendor) job(ctx context.Context, v int, giveUp <-chan struct{}) {
 			return // the rest would arrive out of order: a vendor waits too
 		}
 	}
+	if v%forgeEvery == 0 {
+		l.forge(v)
+	}
+}
+
+// forgeEvery: one verification in this many is followed by a forged copy.
+const forgeEvery = 10
+
+// forge sends, once, a webhook that fails authentication: a new event id
+// signed with the wrong secret, or with a stale timestamp, or unsigned. It
+// must be answered 401 and never stored.
+func (l *vendor) forge(v int) {
+	_, _, bodies := l.webhooks(v)
+	last := len(bodies) - 1
+	id := fmt.Sprintf("evt_%s_%d_forged_%d", l.prefix, v, last)
+	body := bytes.Replace(bodies[last], []byte(fmt.Sprintf("evt_%s_%d_%d", l.prefix, v, last)), []byte(id), 1)
+	req, _ := http.NewRequest(http.MethodPost, l.target+"/webhooks/persona", bytes.NewReader(body))
+	req.Header.Set("Content-Type", "application/json")
+	switch v / forgeEvery % 3 {
+	case 0:
+		req.Header.Set("Persona-Signature", webhookauth.SignPersona(personaSecret+"-wrong", time.Now(), body))
+	case 1:
+		req.Header.Set("Persona-Signature", webhookauth.SignPersona(personaSecret, time.Now().Add(-time.Hour), body))
+	}
+	resp, err := l.client.Do(req)
+	if err != nil {
+		return // the service is down: nothing to check
+	}
+	resp.Body.Close()
+	l.mu.Lock()
+	l.forged[id] = resp.StatusCode
+	l.mu.Unlock()
 }
 
 // send posts one webhook until it is answered 200; false if it never was.
@@ -212,6 +245,17 @@ func (l *vendor) accepted() map[string]sent {
 		if !r.acceptedAt.IsZero() {
 			out[id] = *r
 		}
+	}
+	return out
+}
+
+// forgeries returns the forged webhooks' answers by event id.
+func (l *vendor) forgeries() map[string]int {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	out := map[string]int{}
+	for k, v := range l.forged {
+		out[k] = v
 	}
 	return out
 }

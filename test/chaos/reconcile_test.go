@@ -24,13 +24,15 @@ const settleTimeout = 120 * time.Second
 type fault struct {
 	what string
 	at   time.Time
+	// ready is how long a restarted process took to answer ready (kills only).
+	ready time.Duration
 }
 
 // resume is how long after a fault the pipeline normalized (stored in
 // IDV_EVENTS) and delivered again a webhook accepted after the fault.
 type resume struct {
-	What          string
-	Norm, Deliver time.Duration
+	What                 string
+	Ready, Norm, Deliver time.Duration
 }
 
 // event is what the suite compares of a stored CloudEvent.
@@ -65,6 +67,10 @@ type result struct {
 	Delivered     int
 	Redeliveries  int
 	Resumes       []resume
+	Forged        int // webhooks failing authentication sent (each must be 401)
+	ForgedStored  int
+	NormPause     time.Duration // longest time without a new event stored
+	DeliverPause  time.Duration // longest time without a new delivery
 	Slowest       time.Duration // first send to first delivery, worst webhook
 	LogLeaks      int
 	Elapsed       time.Duration
@@ -112,6 +118,18 @@ func reconcile(t *testing.T, s *stack, l *vendor, sk *sink, faults []fault, want
 			// Allowed only for a webhook answered 503 (fate unknown) whose
 			// retries never got an answer before the drain ended.
 			t.Logf("webhook %s is stored but was never answered 200 (answered 503 or not at all)", id)
+		}
+	}
+
+	// Forged webhooks: 401, never stored.
+	for id, code := range l.forgeries() {
+		r.Forged++
+		if code != 401 {
+			t.Errorf("forged webhook %s was answered %d, want 401", id, code)
+		}
+		if rawByID[id] > 0 {
+			r.ForgedStored++
+			t.Errorf("forged webhook %s is stored in %s", id, bus.StreamRaw)
 		}
 	}
 
@@ -201,10 +219,18 @@ func reconcile(t *testing.T, s *stack, l *vendor, sk *sink, faults []fault, want
 			t.Logf("%s at %s: no webhook was accepted after it", f.what, f.at.Format(time.StampMilli))
 			continue
 		}
-		r.Resumes = append(r.Resumes, resume{What: f.what, Norm: norm, Deliver: deliv})
+		r.Resumes = append(r.Resumes, resume{What: f.what, Ready: f.ready, Norm: norm, Deliver: deliv})
 	}
 
 	r.Slowest = slowest(accepted, byRaw, first)
+	var stored, delivered []time.Time
+	for _, e := range events {
+		stored = append(stored, e.Stored)
+	}
+	for _, at := range first {
+		delivered = append(delivered, at)
+	}
+	r.NormPause, r.DeliverPause = longestPause(stored), longestPause(delivered)
 
 	// The vendor's view.
 	var other []string
@@ -245,6 +271,18 @@ func resumeAfter(at time.Time, accepted map[string]sent, byRaw map[string][]even
 		return 0, 0, false
 	}
 	return normAt.Sub(at), delivAt.Sub(at), true
+}
+
+// longestPause is the longest interval between two consecutive times: how
+// long the pipeline produced nothing while the load ran (sending never stops
+// for long, so a long pause is a fault's doing).
+func longestPause(ts []time.Time) time.Duration {
+	slices.SortFunc(ts, func(a, b time.Time) int { return a.Compare(b) })
+	var worst time.Duration
+	for i := 1; i < len(ts); i++ {
+		worst = max(worst, ts[i].Sub(ts[i-1]))
+	}
+	return worst
 }
 
 // slowest is the longest time from a webhook's first send to the first

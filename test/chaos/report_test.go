@@ -5,8 +5,10 @@ import (
 	"fmt"
 	"os"
 	"os/exec"
+	"path/filepath"
 	"runtime"
 	"strings"
+	"testing"
 	"time"
 )
 
@@ -44,20 +46,45 @@ settings shorter than the defaults, so that faults resolve within a scenario:
 `+"`ingest.publish_timeout` %s, `normalizer.pinned_ttl` %s, `normalizer.ack_wait` %s, `notifier.ack_wait` %s"+`,
 subscriber retry every 1-2 s, breaker cooldown 2 s.
 
+**Scenarios** (test/chaos; the short form, `+"`"+`make chaos-short`+"`"+`, runs the same at about a third
+of the rate and length):
+- `+"`"+`kill-all-in-one`+"`"+`: kill -9 of the `+"`"+`idvbus`+"`"+` all-in-one (its embedded JetStream with it) under load.
+- `+"`"+`kill-each-service`+"`"+`: nats-server, `+"`"+`ingest`+"`"+`, two `+"`"+`normalizer`+"`"+`s (one pinned, one standing by) and
+  `+"`"+`notifier`+"`"+` as separate processes; kill -9 in turn of ingest, the active normalizer, the notifier
+  and nats-server (store kept).
+- `+"`"+`subscriber-outage`+"`"+`: the subscriber's port refuses connections for a while.
+- `+"`"+`full-store`+"`"+`: IDV_RAW gets `+"`"+`max_bytes`+"`"+` just above what it holds, with discard-new (the
+  harness changes the stream through the JetStream API), so JetStream refuses writes as a full
+  store does; ingest must answer 503, never 200, and accept again once the limit is lifted.
+- `+"`"+`frozen-normalizer`+"`"+`: SIGSTOP of the active normalizer while the standby runs, SIGCONT later.
+- `+"`"+`ordering-under-kills`+"`"+`: four webhooks per verification (created, started, completed, approved;
+  each sent once the previous one was answered 200) with kill -9 of the all-in-one in between.
+- `+"`"+`partition-cluster-node`+"`"+`: the services against a three-node JetStream cluster in Docker (R3);
+  the node leading IDV_RAW is cut off its network (`+"`"+`docker network disconnect`+"`"+`) and connected
+  again.
+
 **Reconciliation** (each scenario): every webhook answered 200 is in IDV_RAW exactly once;
 IDV_EVENTS holds exactly the expected events (one approval per webhook; for the ordering
 scenario, the events of the same webhooks sent to a fresh all-in-one without faults, compared
 by CloudEvent id, status, previous status and revision) and no CloudEvent id twice; every
 stored event reached the subscriber (requests with a webhook-id already seen are counted as
-redeliveries); no child's log line holds a secret or the marker put into every body.
+redeliveries); one verification in 10 is followed by a forged copy (wrong secret, stale
+timestamp or no signature) that must be answered 401 and never stored; no child's log line
+holds a secret or the marker put into every body. **Duplicates** counts CloudEvent ids stored
+twice plus events outside the expected set; **lost** counts webhooks answered 200 missing from
+IDV_RAW, expected events missing (or differing from the run without faults) and stored events
+never delivered. **Slowest webhook** is the longest time from a webhook's first send to the
+first delivery of its event.
 
 **Resume** is measured from the kill (kills), the start of the freeze or partition (a standby
 or the other nodes must carry on), or the end of the outage or the full store, to the moment
 the first webhook answered 200 after that point was stored as an event (normalized) and
-delivered; the cell gives the median / the maximum over the scenario's faults.
+delivered; the cell gives the median / the maximum over the scenario's faults. **Longest
+pause** is the longest interval in the scenario between two consecutive events stored (or
+first deliveries): how long the pipeline produced nothing while vendors kept sending.
 
-| scenario | stack | faults | target rate | accepted (rate) | 503 | conn. errors | raw stored | events | duplicate ids | lost | delivered (+ redeliveries) | resume: normalized | resume: delivered | log leaks | took |
-|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|
+| scenario | stack | faults | target rate | accepted (rate) | 503 | conn. errors | forged: sent / stored | raw stored | events | duplicates | lost | delivered (+ redeliveries) | resume: normalized | resume: delivered | longest pause: normalized / delivered | slowest webhook | log leaks | took |
+|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|
 `, time.Now().UTC().Format("2006-01-02 15:04 MST"), nproc, model, runtime.Version(), runtime.GOOS, runtime.GOARCH, load,
 		vendorRetryPause, publishTimeout, pinnedTTL, normalizerAckWait, notifierAckWait)
 	for _, r := range rows {
@@ -66,15 +93,19 @@ delivered; the cell gives the median / the maximum over the scenario's faults.
 			norm, deliv = append(norm, x.Norm), append(deliv, x.Deliver)
 		}
 		rate := fmt.Sprintf("%.0f webhooks/s for %s", r.Rate*float64(r.WebhooksPerV), r.Duration)
-		fmt.Fprintf(&b, "| %s | %s | %s | %s | %d (%.0f/s) | %d | %d | %d | %d | %d | %d | %d (+%d) | %s | %s | %d | %s |\n",
-			r.Name, r.Stack, r.Faults, rate, r.Accepted, r.AcceptedRate, r.Answered503, r.ConnErrors, r.RawStored, r.Events,
-			r.DupIDs+r.DupNormalized, r.LostRaw+r.LostEvents+r.LostDelivered+r.Mismatched, r.Delivered, r.Redeliveries,
-			durs(norm), durs(deliv), r.LogLeaks, r.Elapsed.Round(time.Second))
+		fmt.Fprintf(&b, "| %s | %s | %s | %s | %d (%.0f/s) | %d | %d | %d / %d | %d | %d | %d | %d | %d (+%d) | %s | %s | %.1f / %.1f s | %.1f s | %d | %s |\n",
+			r.Name, r.Stack, r.Faults, rate, r.Accepted, r.AcceptedRate, r.Answered503, r.ConnErrors, r.Forged, r.ForgedStored,
+			r.RawStored, r.Events, r.DupIDs+r.DupNormalized, r.LostRaw+r.LostEvents+r.LostDelivered+r.Mismatched,
+			r.Delivered, r.Redeliveries, durs(norm), durs(deliv), r.NormPause.Seconds(), r.DeliverPause.Seconds(), r.Slowest.Seconds(), r.LogLeaks, r.Elapsed.Round(time.Second))
 	}
-	b.WriteString("\n## Resume per fault\n\n| scenario | fault | normalized after | delivered after |\n|---|---|---|---|\n")
+	b.WriteString("\n## Resume per fault\n\n_Restarted_: how long the killed process took to answer `/readyz` 200 again (the suite restarts it at once, as a supervisor would).\n\n| scenario | fault | restarted | normalized after | delivered after |\n|---|---|---|---|---|\n")
 	for _, r := range rows {
 		for _, x := range r.Resumes {
-			fmt.Fprintf(&b, "| %s | %s | %.2f s | %.2f s |\n", r.Name, x.What, x.Norm.Seconds(), x.Deliver.Seconds())
+			ready := "–"
+			if x.Ready > 0 {
+				ready = fmt.Sprintf("%.2f s", x.Ready.Seconds())
+			}
+			fmt.Fprintf(&b, "| %s | %s | %s | %.2f s | %.2f s |\n", r.Name, x.What, ready, x.Norm.Seconds(), x.Deliver.Seconds())
 		}
 	}
 	return os.WriteFile(path, b.Bytes(), 0o644)
@@ -86,4 +117,30 @@ func run(name string, args ...string) string {
 		return "unknown"
 	}
 	return string(out)
+}
+
+// TestReportRenders checks the generated report without running the suite:
+// every row and fault appears, and no format verb is left unfilled.
+func TestReportRenders(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "reliability.md")
+	rows := []result{{Name: "kill-all-in-one", Stack: "all-in-one", Faults: "kill -9 idvbus ×2", Rate: 300,
+		WebhooksPerV: 1, Duration: time.Minute, Accepted: 100, AcceptedRate: 99,
+		Resumes: []resume{{What: "kill -9 idvbus", Ready: time.Second, Norm: 2 * time.Second, Deliver: 3 * time.Second}}}}
+	if err := writeReport(path, rows); err != nil {
+		t.Fatal(err)
+	}
+	b, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	out := string(b)
+	for _, want := range []string{"| kill-all-in-one | all-in-one | kill -9 idvbus ×2 | 300 webhooks/s for 1m0s | 100 (99/s) |",
+		"| kill-all-in-one | kill -9 idvbus | 1.00 s | 2.00 s | 3.00 s |", "`nproc`"} {
+		if !strings.Contains(out, want) {
+			t.Errorf("report lacks %q:\n%s", want, out)
+		}
+	}
+	if strings.Contains(out, "%!") {
+		t.Errorf("report has an unfilled format verb:\n%s", out)
+	}
 }

@@ -56,6 +56,7 @@ func killRestart(t *testing.T, p *proc) fault {
 	p.kill(t)
 	f := fault{what: "kill -9 " + p.name, at: time.Now()}
 	p.start(t)
+	f.ready = time.Since(f.at)
 	return f
 }
 
@@ -106,9 +107,9 @@ func runScenario(t *testing.T, sc scenario) {
 	r.Faults = describeFaults(faults)
 	r.Elapsed = time.Since(t0)
 	results = append(results, *r)
-	t.Logf("%s: %d accepted (%.0f/s), %d answered 503, %d connection errors, raw %d, events %d, delivered %d (+%d redeliveries), duplicate ids %d, duplicate normalizations %d, lost raw/events/deliveries %d/%d/%d, mismatched %d, faults: %s, resumes %s, slowest webhook %s, log leaks %d, took %s",
+	t.Logf("%s: %d accepted (%.0f/s), %d answered 503, %d connection errors, raw %d, events %d, delivered %d (+%d redeliveries), duplicate ids %d, duplicate normalizations %d, lost raw/events/deliveries %d/%d/%d, mismatched %d, faults: %s, resumes %s, longest pause normalized/delivered %s/%s, slowest webhook %s, log leaks %d, took %s",
 		r.Name, r.Accepted, r.AcceptedRate, r.Answered503, r.ConnErrors, r.RawStored, r.Events, r.Delivered, r.Redeliveries,
-		r.DupIDs, r.DupNormalized, r.LostRaw, r.LostEvents, r.LostDelivered, r.Mismatched, r.Faults, resumeList(r.Resumes), r.Slowest.Round(10*time.Millisecond), r.LogLeaks,
+		r.DupIDs, r.DupNormalized, r.LostRaw, r.LostEvents, r.LostDelivered, r.Mismatched, r.Faults, resumeList(r.Resumes), r.NormPause.Round(10*time.Millisecond), r.DeliverPause.Round(10*time.Millisecond), r.Slowest.Round(10*time.Millisecond), r.LogLeaks,
 		r.Elapsed.Round(time.Second))
 }
 
@@ -158,7 +159,7 @@ func describeFaults(fs []fault) string {
 func resumeList(rs []resume) string {
 	var parts []string
 	for _, r := range rs {
-		parts = append(parts, fmt.Sprintf("%s: %.2fs/%.2fs", r.What, r.Norm.Seconds(), r.Deliver.Seconds()))
+		parts = append(parts, fmt.Sprintf("%s: ready %.2fs, normalized %.2fs, delivered %.2fs", r.What, r.Ready.Seconds(), r.Norm.Seconds(), r.Deliver.Seconds()))
 	}
 	return "[" + strings.Join(parts, "; ") + "]"
 }

@@ -7,6 +7,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"runtime"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -16,6 +17,8 @@ import (
 // machine, the conditions and one row per scenario. The file is generated;
 // edit this function, not the file.
 func writeReport(path string, rows []result) error {
+	rows = slices.Clone(rows)
+	slices.SortStableFunc(rows, func(a, b result) int { return rank(a.Name) - rank(b.Name) })
 	var b bytes.Buffer
 	model := "unknown"
 	if cpu, err := os.ReadFile("/proc/cpuinfo"); err == nil {
@@ -72,19 +75,22 @@ redeliveries); one verification in 10 is followed by a forged copy (wrong secret
 timestamp or no signature) that must be answered 401 and never stored; no child's log line
 holds a secret or the marker put into every body. **Duplicates** counts CloudEvent ids stored
 twice plus events outside the expected set; **lost** counts webhooks answered 200 missing from
-IDV_RAW, expected events missing (or differing from the run without faults) and stored events
-never delivered. **Slowest webhook** is the longest time from a webhook's first send to the
+IDV_RAW, expected events missing and stored events never delivered. For the ordering
+scenario, the final status of a verification differing from the run without faults is a
+failure; statuses the run without faults emitted and this one did not (**skipped**), and
+events whose previous status or revision differ as a consequence, are counted: see
+"Findings" below. **Slowest webhook** is the longest time from a webhook's first send to the
 first delivery of its event.
 
 **Resume** is measured from the kill (kills), the start of the freeze or partition (a standby
 or the other nodes must carry on), or the end of the outage or the full store, to the moment
-the first webhook answered 200 after that point was stored as an event (normalized) and
-delivered; the cell gives the median / the maximum over the scenario's faults. **Longest
+a webhook first sent after that point was stored as an event (normalized), and delivered
+(earliest of each; a sender retries every 200 ms, which bounds the precision); the cell gives the median / the maximum over the scenario's faults. **Longest
 pause** is the longest interval in the scenario between two consecutive events stored (or
 first deliveries): how long the pipeline produced nothing while vendors kept sending.
 
-| scenario | stack | faults | target rate | accepted (rate) | 503 | conn. errors | forged: sent / stored | raw stored | events | duplicates | lost | delivered (+ redeliveries) | resume: normalized | resume: delivered | longest pause: normalized / delivered | slowest webhook | log leaks | took |
-|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|
+| scenario | stack | faults | target rate | accepted (rate) | 503 | conn. errors | forged: sent / stored | raw stored | events | duplicates | lost | ordering: final state differs / statuses skipped / events differing | delivered (+ redeliveries) | resume: normalized | resume: delivered | longest pause: normalized / delivered | slowest webhook | log leaks | took |
+|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|
 `, time.Now().UTC().Format("2006-01-02 15:04 MST"), nproc, model, runtime.Version(), runtime.GOOS, runtime.GOARCH, load,
 		vendorRetryPause, publishTimeout, pinnedTTL, normalizerAckWait, notifierAckWait)
 	for _, r := range rows {
@@ -92,12 +98,17 @@ first deliveries): how long the pipeline produced nothing while vendors kept sen
 		for _, x := range r.Resumes {
 			norm, deliv = append(norm, x.Norm), append(deliv, x.Deliver)
 		}
+		ordering := "–"
+		if r.WebhooksPerV > 1 {
+			ordering = fmt.Sprintf("%d / %d / %d", r.FinalMismatch, r.Skipped, r.Mismatched)
+		}
 		rate := fmt.Sprintf("%.0f webhooks/s for %s", r.Rate*float64(r.WebhooksPerV), r.Duration)
-		fmt.Fprintf(&b, "| %s | %s | %s | %s | %d (%.0f/s) | %d | %d | %d / %d | %d | %d | %d | %d | %d (+%d) | %s | %s | %.1f / %.1f s | %.1f s | %d | %s |\n",
+		fmt.Fprintf(&b, "| %s | %s | %s | %s | %d (%.0f/s) | %d | %d | %d / %d | %d | %d | %d | %d | %s | %d (+%d) | %s | %s | %.1f / %.1f s | %.1f s | %d | %s |\n",
 			r.Name, r.Stack, r.Faults, rate, r.Accepted, r.AcceptedRate, r.Answered503, r.ConnErrors, r.Forged, r.ForgedStored,
-			r.RawStored, r.Events, r.DupIDs+r.DupNormalized, r.LostRaw+r.LostEvents+r.LostDelivered+r.Mismatched,
+			r.RawStored, r.Events, r.DupIDs+r.DupNormalized, r.LostRaw+r.LostEvents+r.LostDelivered, ordering,
 			r.Delivered, r.Redeliveries, durs(norm), durs(deliv), r.NormPause.Seconds(), r.DeliverPause.Seconds(), r.Slowest.Seconds(), r.LogLeaks, r.Elapsed.Round(time.Second))
 	}
+	b.WriteString(findings)
 	b.WriteString("\n## Resume per fault\n\n_Restarted_: how long the killed process took to answer `/readyz` 200 again (the suite restarts it at once, as a supervisor would).\n\n| scenario | fault | restarted | normalized after | delivered after |\n|---|---|---|---|---|\n")
 	for _, r := range rows {
 		for _, x := range r.Resumes {
@@ -109,6 +120,41 @@ first deliveries): how long the pipeline produced nothing while vendors kept sen
 		}
 	}
 	return os.WriteFile(path, b.Bytes(), 0o644)
+}
+
+// findings explains what the figures show; it is kept next to the code
+// that measures them and rewritten with the report.
+const findings = `
+## Findings
+
+- **Nothing answered 200 was lost and no CloudEvent id was stored twice** in any scenario
+  (the suite fails otherwise); forged webhooks were answered 401 and never stored; no log
+  line held a secret or a body fragment.
+- **Statuses skipped after a crash (ordering scenario).** A webhook that a normalizer had
+  received but not acknowledged when it (or the all-in-one) was killed is redelivered by
+  JetStream only after the consumer's ack wait (` + "`normalizer.ack_wait`" + `, 10 s here, 30 s by
+  default). The vendor meanwhile got its 200 and sent the verification's next webhooks, which
+  the restarted (or standby) normalizer applies at once. The held webhook then arrives with an
+  older vendor time and is stale (contract rule 3): it changes no status and emits nothing. The
+  final status is the same as without faults (rule 5; checked), but that intermediate status
+  is never emitted and later revisions are one lower, which contract rule 6 ("in-order
+  arrival emits every status") does not allow. Not fixed here: a fix belongs in the
+  normalizer's consumption (the branch working on restart and takeover), e.g. holding a
+  verification's newer webhooks while an older one of it is still pending.
+- **The slowest webhooks** in the kill and freeze scenarios are the ones held by the killed or
+  frozen process: they wait for the ack wait (or for SIGCONT), while new webhooks resume
+  within the times below. A standby normalizer takes over after ` + "`normalizer.pinned_ttl`" + `.
+`
+
+// scenarioOrder is the order of the report's rows (the tests run in file order).
+var scenarioOrder = []string{"kill-all-in-one", "kill-each-service", "subscriber-outage", "full-store",
+	"frozen-normalizer", "ordering-under-kills", "partition-cluster-node"}
+
+func rank(name string) int {
+	if i := slices.Index(scenarioOrder, name); i >= 0 {
+		return i
+	}
+	return len(scenarioOrder)
 }
 
 func run(name string, args ...string) string {

@@ -107,9 +107,9 @@ func runScenario(t *testing.T, sc scenario) {
 	r.Faults = describeFaults(faults)
 	r.Elapsed = time.Since(t0)
 	results = append(results, *r)
-	t.Logf("%s: %d accepted (%.0f/s), %d answered 503, %d connection errors, raw %d, events %d, delivered %d (+%d redeliveries), duplicate ids %d, duplicate normalizations %d, lost raw/events/deliveries %d/%d/%d, mismatched %d, faults: %s, resumes %s, longest pause normalized/delivered %s/%s, slowest webhook %s, log leaks %d, took %s",
+	t.Logf("%s: %d accepted (%.0f/s), %d answered 503, %d connection errors, raw %d, events %d, delivered %d (+%d redeliveries), duplicate ids %d, duplicate normalizations %d, lost raw/events/deliveries %d/%d/%d, final state differs %d, statuses skipped %d, events differing %d, faults: %s, resumes %s, longest pause normalized/delivered %s/%s, slowest webhook %s, log leaks %d, took %s",
 		r.Name, r.Accepted, r.AcceptedRate, r.Answered503, r.ConnErrors, r.RawStored, r.Events, r.Delivered, r.Redeliveries,
-		r.DupIDs, r.DupNormalized, r.LostRaw, r.LostEvents, r.LostDelivered, r.Mismatched, r.Faults, resumeList(r.Resumes), r.NormPause.Round(10*time.Millisecond), r.DeliverPause.Round(10*time.Millisecond), r.Slowest.Round(10*time.Millisecond), r.LogLeaks,
+		r.DupIDs, r.DupNormalized, r.LostRaw, r.LostEvents, r.LostDelivered, r.FinalMismatch, r.Skipped, r.Mismatched, r.Faults, resumeList(r.Resumes), r.NormPause.Round(10*time.Millisecond), r.DeliverPause.Round(10*time.Millisecond), r.Slowest.Round(10*time.Millisecond), r.LogLeaks,
 		r.Elapsed.Round(time.Second))
 }
 

@@ -17,6 +17,7 @@ var envNotSettings = map[string]bool{
 	"IDVBUS_CONFIG":         true, // the config file's path
 	"IDVBUS_REQUIRE_DOCKER": true, // tests: fail instead of skipping without Docker
 	"IDVBUS_REBUILD_IMAGES": true, // tests: rebuild the local images
+	"IDVBUS_CHAOS":          true, // tests: the fault suite's form (test/chaos)
 }
 
 // ApplyEnv overrides settings from IDVBUS_ variables. The name of a setting's

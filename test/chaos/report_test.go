@@ -144,6 +144,12 @@ const findings = `
 - **The slowest webhooks** in the kill and freeze scenarios are the ones held by the killed or
   frozen process: they wait for the ack wait (or for SIGCONT), while new webhooks resume
   within the times below. A standby normalizer takes over after ` + "`normalizer.pinned_ttl`" + `.
+- **Partition:** while the cut-off node led IDV_RAW, ingest answers 503 until the other two
+  elect a new leader (docs/decisions.md D25), and normalization pauses while the consumer's
+  and the other streams' leaders move; a service connected to the cut-off node reconnects to
+  another. The slowest webhook is one a vendor retried through that window.
+- **Full store:** every webhook sent while IDV_RAW refused writes was answered 503 and none
+  200; the vendors' retries were accepted once the limit was lifted.
 `
 
 // scenarioOrder is the order of the report's rows (the tests run in file order).

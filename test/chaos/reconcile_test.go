@@ -86,14 +86,7 @@ type result struct {
 func reconcile(t *testing.T, s *stack, l *vendor, sk *sink, faults []fault, want map[string]event, r *result) {
 	t.Helper()
 	accepted := l.accepted()
-	expected := len(accepted)
-	if want != nil {
-		expected = len(want)
-	}
-	deadline := time.Now().Add(settleTimeout)
-	for sk.unique() < expected && time.Now().Before(deadline) {
-		time.Sleep(100 * time.Millisecond) // poll interval
-	}
+	settle(t, s, sk, accepted, want)
 
 	// IDV_RAW: every 200 stored once.
 	rawByID := map[string]int{}
@@ -263,6 +256,37 @@ func reconcile(t *testing.T, s *stack, l *vendor, sk *sink, faults []fault, want
 
 	r.LogLeaks = scanLogs(t, s.logFiles())
 	logSummary(t, s)
+}
+
+// settle waits, at most settleTimeout, until the subscriber has the events
+// the scenario expects: one per accepted webhook, or (ordering) each
+// verification's final approval and then every event IDV_EVENTS holds.
+// It does not fail the test: reconcile reports what is missing.
+func settle(t *testing.T, s *stack, sk *sink, accepted map[string]sent, want map[string]event) {
+	t.Helper()
+	deadline := time.Now().Add(settleTimeout)
+	poll := func(done func() bool) {
+		for !done() && time.Now().Before(deadline) {
+			time.Sleep(100 * time.Millisecond) // poll interval
+		}
+	}
+	if want == nil {
+		poll(func() bool { return sk.unique() >= len(accepted) })
+		return
+	}
+	finals := len(finalStates(want))
+	poll(func() bool {
+		_, _, evs, _, _ := sk.snapshot()
+		n := 0
+		for _, e := range evs {
+			if e.Status == "approved" {
+				n++
+			}
+		}
+		return n >= finals
+	})
+	stored := len(readEvents(t, s.natsURL))
+	poll(func() bool { return sk.unique() >= stored })
 }
 
 // resumeAfter returns how long after at the pipeline worked again for new

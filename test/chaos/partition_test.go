@@ -1,15 +1,20 @@
 package chaos_test
 
 import (
+	"context"
 	"fmt"
 	"os/exec"
 	"strings"
 	"testing"
 	"time"
 
+	"github.com/nats-io/nats.go"
+	"github.com/nats-io/nats.go/jetstream"
+
 	"github.com/idvbus/idvbus/internal/bus"
 	"github.com/idvbus/idvbus/internal/natscontainer"
 	"github.com/idvbus/idvbus/internal/natstest"
+	"github.com/idvbus/idvbus/internal/normalize"
 )
 
 // TestPartitionClusterNode: the services (ingest, two normalizers, a
@@ -49,10 +54,56 @@ func TestPartitionClusterNode(t *testing.T) {
 			}
 			f := fault{what: fmt.Sprintf("partition of the %s leader %s", bus.StreamRaw, partition), at: time.Now()}
 			docker(t, "network", "disconnect", network[0], id)
-			time.Sleep(partition) // the partition's length
+			watchCluster(t, cl.URL(), partition)
 			docker(t, "network", "connect", "--alias", leader, network[0], id)
 			return []fault{f}
 		}})
+}
+
+// watchCluster logs, every 2 s for d, who leads the streams and the
+// normalizer's consumer and how far that consumer is, as seen through any
+// reachable node: the timeline of the partition in the test log.
+func watchCluster(t *testing.T, url string, d time.Duration) {
+	t.Helper()
+	nc, err := nats.Connect(url, nats.MaxReconnects(-1), nats.ReconnectWait(100*time.Millisecond))
+	if err != nil {
+		t.Logf("watch: %v", err)
+		time.Sleep(d)
+		return
+	}
+	defer nc.Close()
+	js, _ := jetstream.New(nc)
+	end := time.Now().Add(d)
+	start := time.Now()
+	for time.Now().Before(end) {
+		ctx, cancel := context.WithTimeout(t.Context(), time.Second)
+		var parts []string
+		for _, name := range []string{bus.StreamRaw, bus.StreamEvents, "KV_" + bus.BucketState} {
+			leader := "?"
+			if st, err := js.Stream(ctx, name); err == nil && st.CachedInfo().Cluster != nil {
+				leader = st.CachedInfo().Cluster.Leader
+			}
+			parts = append(parts, name+" "+leader)
+		}
+		if c, err := js.Consumer(ctx, bus.StreamRaw, normalize.Durable); err == nil {
+			ci := c.CachedInfo()
+			leader := "?"
+			if ci.Cluster != nil {
+				leader = ci.Cluster.Leader
+			}
+			parts = append(parts, fmt.Sprintf("consumer %s %s: pending %d, ack pending %d, waiting %d",
+				normalize.Durable, leader, ci.NumPending, ci.NumAckPending, ci.NumWaiting))
+		} else {
+			parts = append(parts, "consumer: "+err.Error())
+		}
+		cancel()
+		t.Logf("partition +%.0fs: %s", time.Since(start).Seconds(), strings.Join(parts, "; "))
+		next := time.Now().Add(2 * time.Second)
+		if next.After(end) {
+			next = end
+		}
+		time.Sleep(time.Until(next)) // the sampling interval
+	}
 }
 
 // docker runs the docker CLI (the command the issue names for a partition).

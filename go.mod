@@ -6,6 +6,7 @@ require (
 	github.com/cloudevents/sdk-go/protocol/nats_jetstream/v2 v2.16.2
 	github.com/cloudevents/sdk-go/v2 v2.16.2
 	github.com/containerd/errdefs v1.0.0
+	github.com/idvbus/idvbus/sdk v0.0.0
 	github.com/moby/moby/api v1.55.0
 	github.com/moby/moby/client v0.5.0
 	github.com/nats-io/jwt/v2 v2.8.2
@@ -95,5 +96,9 @@ require (
 	google.golang.org/grpc v1.81.1 // indirect
 	google.golang.org/protobuf v1.36.12 // indirect
 )
+
+// The SDK (sdk/idv, sdk/subscribe) is its own module so that subscribers do
+// not get the server's dependencies; the server builds against this copy.
+replace github.com/idvbus/idvbus/sdk => ./sdk
 
 tool github.com/nats-io/nats-server/v2

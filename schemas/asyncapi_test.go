@@ -11,6 +11,7 @@ import (
 
 	"go.yaml.in/yaml/v3"
 
+	"github.com/idvbus/idvbus/internal/events"
 	"github.com/idvbus/idvbus/schemas"
 	"github.com/idvbus/idvbus/sdk/idv"
 )
@@ -96,10 +97,10 @@ func TestAsyncAPISubjectsMatchGo(t *testing.T) {
 	ch := func(name string) map[string]any { return get(t, doc, "channels", name).(map[string]any) }
 
 	vu := ch("verificationUpdated")
-	if got := strs(t, get(t, vu, "parameters", "status", "enum")); !slices.Equal(got, asStrings(idv.Statuses)) {
-		t.Errorf("status enum %v, want %v", got, idv.Statuses)
+	if got := strs(t, get(t, vu, "parameters", "status", "enum")); !slices.Equal(got, asStrings(idv.Statuses())) {
+		t.Errorf("status enum %v, want %v", got, idv.Statuses())
 	}
-	for _, s := range idv.Statuses {
+	for _, s := range idv.Statuses() {
 		addr := strings.NewReplacer("{vendor}", "persona", "{status}", string(s)).Replace(get(t, vu, "address").(string))
 		if want := idv.VerificationSubject("persona", s); addr != want {
 			t.Errorf("address expands to %s, idv says %s", addr, want)
@@ -107,10 +108,10 @@ func TestAsyncAPISubjectsMatchGo(t *testing.T) {
 	}
 
 	cc := ch("checkCompleted")
-	if got := strs(t, get(t, cc, "parameters", "check", "enum")); !slices.Equal(got, asStrings(idv.Checks)) {
-		t.Errorf("check enum %v, want %v", got, idv.Checks)
+	if got := strs(t, get(t, cc, "parameters", "check", "enum")); !slices.Equal(got, asStrings(idv.Checks())) {
+		t.Errorf("check enum %v, want %v", got, idv.Checks())
 	}
-	for _, c := range idv.Checks {
+	for _, c := range idv.Checks() {
 		addr := strings.NewReplacer("{vendor}", "persona", "{check}", string(c)).Replace(get(t, cc, "address").(string))
 		if want := idv.CheckSubject("persona", c); addr != want {
 			t.Errorf("address expands to %s, idv says %s", addr, want)
@@ -128,32 +129,32 @@ func TestAsyncAPISubjectsMatchGo(t *testing.T) {
 	}
 }
 
-// The documented headers are exactly what idv.ToNATS writes, and the event
+// The documented headers are exactly what events.ToNATS writes, and the event
 // messages name their type, content type and schema file.
 func TestAsyncAPIEventMessagesMatchGo(t *testing.T) {
 	doc := readAsyncAPI(t)
 	hdr := get(t, doc, "components", "schemas", "cloudEventHeaders")
 
-	e, err := idv.NewVerificationUpdated(meta(idv.TypeVerificationUpdated), validVerification())
+	e, err := events.NewVerificationUpdated(meta(string(idv.TypeVerificationUpdated)), validVerification())
 	if err != nil {
 		t.Fatal(err)
 	}
-	msg, err := idv.ToNATS(e)
+	msg, err := events.ToNATS(e)
 	if err != nil {
 		t.Fatal(err)
 	}
 	written := slices.Sorted(maps.Keys(msg.Header))
 	if got := keys(t, get(t, hdr, "properties")); !slices.Equal(got, written) {
-		t.Errorf("documented headers %v, idv.ToNATS writes %v", got, written)
+		t.Errorf("documented headers %v, events.ToNATS writes %v", got, written)
 	}
 	req := strs(t, get(t, hdr, "required"))
 	if slices.Sort(req); !slices.Equal(req, written) {
-		t.Errorf("required headers %v, idv.ToNATS writes %v", req, written)
+		t.Errorf("required headers %v, events.ToNATS writes %v", req, written)
 	}
 
 	for _, tc := range []struct{ message, typ string }{
-		{"verificationUpdated", idv.TypeVerificationUpdated},
-		{"checkCompleted", idv.TypeCheckCompleted},
+		{"verificationUpdated", string(idv.TypeVerificationUpdated)},
+		{"checkCompleted", string(idv.TypeCheckCompleted)},
 	} {
 		t.Run(tc.message, func(t *testing.T) {
 			m := get(t, doc, "components", "messages", tc.message)
@@ -170,7 +171,7 @@ func TestAsyncAPIEventMessagesMatchGo(t *testing.T) {
 			if v := get(t, consts, "properties", "ce-type", "const"); v != tc.typ {
 				t.Errorf("ce-type const %v", v)
 			}
-			if v := get(t, consts, "properties", "ce-dataschema", "const"); v != idv.SchemaURL(tc.typ) {
+			if v := get(t, consts, "properties", "ce-dataschema", "const"); v != schemaURL(tc.typ) {
 				t.Errorf("ce-dataschema const %v", v)
 			}
 			// The examples are valid events of the type.
@@ -183,7 +184,7 @@ func TestAsyncAPIEventMessagesMatchGo(t *testing.T) {
 				if got := slices.Sorted(maps.Keys(h)); !slices.Equal(got, written) {
 					t.Errorf("example headers %v, want %v", got, written)
 				}
-				if h["ce-type"] != tc.typ || h["ce-dataschema"] != idv.SchemaURL(tc.typ) || h["ce-id"] != h["Nats-Msg-Id"] {
+				if h["ce-type"] != tc.typ || h["ce-dataschema"] != schemaURL(tc.typ) || h["ce-id"] != h["Nats-Msg-Id"] {
 					t.Errorf("example headers inconsistent: %v", h)
 				}
 				body, err := json.Marshal(get(t, ex, "payload"))

@@ -12,6 +12,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/idvbus/idvbus/internal/events"
 	"github.com/idvbus/idvbus/schemas"
 	"github.com/idvbus/idvbus/sdk/idv"
 )
@@ -19,7 +20,7 @@ import (
 // pii marks every value the invalid cases inject: no error may repeat it.
 const pii = "PII"
 
-var types = []string{idv.TypeVerificationUpdated, idv.TypeCheckCompleted}
+var types = []string{string(idv.TypeVerificationUpdated), string(idv.TypeCheckCompleted)}
 
 func validVerification() idv.VerificationUpdated {
 	return idv.VerificationUpdated{
@@ -146,12 +147,12 @@ func TestValidateAcceptsEventsBuiltFromGoStructs(t *testing.T) {
 		name, typ string
 		data      any
 	}{
-		{"verification full", idv.TypeVerificationUpdated, validVerification()},
-		{"verification without optional fields", idv.TypeVerificationUpdated, minimalV},
-		{"verification terminal", idv.TypeVerificationUpdated, terminal},
-		{"verification id of 200 characters", idv.TypeVerificationUpdated, longID},
-		{"check full", idv.TypeCheckCompleted, validCheck()},
-		{"check without optional fields", idv.TypeCheckCompleted, minimalC},
+		{"verification full", string(idv.TypeVerificationUpdated), validVerification()},
+		{"verification without optional fields", string(idv.TypeVerificationUpdated), minimalV},
+		{"verification terminal", string(idv.TypeVerificationUpdated), terminal},
+		{"verification id of 200 characters", string(idv.TypeVerificationUpdated), longID},
+		{"check full", string(idv.TypeCheckCompleted), validCheck()},
+		{"check without optional fields", string(idv.TypeCheckCompleted), minimalC},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			if err := schemas.Validate(tc.typ, mustJSON(t, tc.data)); err != nil {
@@ -178,87 +179,87 @@ func TestValidateRejects(t *testing.T) {
 		data func(t *testing.T) []byte
 		want []loc // exactly these violations
 	}{
-		{"unknown status", idv.TypeVerificationUpdated,
+		{"unknown status", string(idv.TypeVerificationUpdated),
 			v(func(m map[string]any) { m["status"] = pii + "_unknown" }), []loc{{"/status", "enum"}}},
-		{"unknown previous_status", idv.TypeVerificationUpdated,
+		{"unknown previous_status", string(idv.TypeVerificationUpdated),
 			v(func(m map[string]any) { m["previous_status"] = "Approved" + pii }), []loc{{"/previous_status", "enum"}}},
-		{"unknown decided_by", idv.TypeVerificationUpdated,
+		{"unknown decided_by", string(idv.TypeVerificationUpdated),
 			v(func(m map[string]any) { m["decided_by"] = "robot" + pii }), []loc{{"/decided_by", "enum"}}},
-		{"missing status", idv.TypeVerificationUpdated,
+		{"missing status", string(idv.TypeVerificationUpdated),
 			v(func(m map[string]any) { delete(m, "status") }), []loc{{"", "required"}}},
-		{"missing raw", idv.TypeVerificationUpdated,
+		{"missing raw", string(idv.TypeVerificationUpdated),
 			v(func(m map[string]any) { delete(m, "raw") }), []loc{{"", "required"}}},
-		{"missing raw.seq", idv.TypeVerificationUpdated,
+		{"missing raw.seq", string(idv.TypeVerificationUpdated),
 			v(func(m map[string]any) { delete(rawRef(m), "seq") }), []loc{{"/raw", "required"}}},
-		{"extra field", idv.TypeVerificationUpdated,
+		{"extra field", string(idv.TypeVerificationUpdated),
 			v(func(m map[string]any) { m["email"] = pii + "@example.com" }), []loc{{"", "additionalProperties"}}},
-		{"extra field in raw", idv.TypeVerificationUpdated,
+		{"extra field in raw", string(idv.TypeVerificationUpdated),
 			v(func(m map[string]any) { rawRef(m)["subject"] = pii }), []loc{{"/raw", "additionalProperties"}}},
-		{"revision 0", idv.TypeVerificationUpdated,
+		{"revision 0", string(idv.TypeVerificationUpdated),
 			v(func(m map[string]any) { m["revision"] = 0 }), []loc{{"/revision", "minimum"}}},
-		{"revision negative", idv.TypeVerificationUpdated,
+		{"revision negative", string(idv.TypeVerificationUpdated),
 			v(func(m map[string]any) { m["revision"] = -7 }), []loc{{"/revision", "minimum"}}},
-		{"revision fractional", idv.TypeVerificationUpdated,
+		{"revision fractional", string(idv.TypeVerificationUpdated),
 			v(func(m map[string]any) { m["revision"] = 1.5 }), []loc{{"/revision", "type"}}},
-		{"revision as string", idv.TypeVerificationUpdated,
+		{"revision as string", string(idv.TypeVerificationUpdated),
 			v(func(m map[string]any) { m["revision"] = "3" }), []loc{{"/revision", "type"}}},
-		{"raw.seq 0", idv.TypeVerificationUpdated,
+		{"raw.seq 0", string(idv.TypeVerificationUpdated),
 			v(func(m map[string]any) { rawRef(m)["seq"] = 0 }), []loc{{"/raw/seq", "minimum"}}},
-		{"raw.stream empty", idv.TypeVerificationUpdated,
+		{"raw.stream empty", string(idv.TypeVerificationUpdated),
 			v(func(m map[string]any) { rawRef(m)["stream"] = "" }), []loc{{"/raw/stream", "minLength"}}},
-		{"time not RFC 3339", idv.TypeVerificationUpdated,
+		{"time not RFC 3339", string(idv.TypeVerificationUpdated),
 			v(func(m map[string]any) { m["occurred_at"] = pii + " yesterday" }), []loc{{"/occurred_at", "format"}}},
-		{"time without offset", idv.TypeVerificationUpdated,
+		{"time without offset", string(idv.TypeVerificationUpdated),
 			v(func(m map[string]any) { m["received_at"] = "2026-11-22T10:00:00" }), []loc{{"/received_at", "format"}}},
-		{"time with a space", idv.TypeVerificationUpdated,
+		{"time with a space", string(idv.TypeVerificationUpdated),
 			v(func(m map[string]any) { m["received_at"] = "2026-11-22 10:00:00Z" }), []loc{{"/received_at", "format"}}},
-		{"time as number", idv.TypeVerificationUpdated,
+		{"time as number", string(idv.TypeVerificationUpdated),
 			v(func(m map[string]any) { m["received_at"] = 1763805600 }), []loc{{"/received_at", "type"}}},
-		{"terminal status with terminal false", idv.TypeVerificationUpdated,
+		{"terminal status with terminal false", string(idv.TypeVerificationUpdated),
 			v(func(m map[string]any) { m["status"] = "declined" }), []loc{{"/terminal", "const"}}},
-		{"non-terminal status with terminal true", idv.TypeVerificationUpdated,
+		{"non-terminal status with terminal true", string(idv.TypeVerificationUpdated),
 			v(func(m map[string]any) { m["terminal"] = true }), []loc{{"/terminal", "const"}}},
-		{"vendor with capitals", idv.TypeVerificationUpdated,
+		{"vendor with capitals", string(idv.TypeVerificationUpdated),
 			v(func(m map[string]any) { m["vendor"] = pii + "Persona" }), []loc{{"/vendor", "pattern"}}},
-		{"vendor empty", idv.TypeVerificationUpdated,
+		{"vendor empty", string(idv.TypeVerificationUpdated),
 			v(func(m map[string]any) { m["vendor"] = "" }), []loc{{"/vendor", "pattern"}}},
-		{"vendor too long", idv.TypeVerificationUpdated,
+		{"vendor too long", string(idv.TypeVerificationUpdated),
 			v(func(m map[string]any) { m["vendor"] = strings.Repeat("a", 65) }), []loc{{"/vendor", "pattern"}}},
-		{"source as CloudEvent source", idv.TypeVerificationUpdated,
+		{"source as CloudEvent source", string(idv.TypeVerificationUpdated),
 			v(func(m map[string]any) { m["source"] = "/sources/" + pii }), []loc{{"/source", "pattern"}}},
-		{"verification_id empty", idv.TypeVerificationUpdated,
+		{"verification_id empty", string(idv.TypeVerificationUpdated),
 			v(func(m map[string]any) { m["verification_id"] = "" }), []loc{{"/verification_id", "minLength"}}},
-		{"verification_id too long", idv.TypeVerificationUpdated,
+		{"verification_id too long", string(idv.TypeVerificationUpdated),
 			v(func(m map[string]any) { m["verification_id"] = strings.Repeat(pii, 67) }), []loc{{"/verification_id", "maxLength"}}},
-		{"reference_id present but empty", idv.TypeVerificationUpdated,
+		{"reference_id present but empty", string(idv.TypeVerificationUpdated),
 			v(func(m map[string]any) { m["reference_id"] = "" }), []loc{{"/reference_id", "minLength"}}},
-		{"vendor_event empty", idv.TypeVerificationUpdated,
+		{"vendor_event empty", string(idv.TypeVerificationUpdated),
 			v(func(m map[string]any) { m["vendor_event"] = "" }), []loc{{"/vendor_event", "minLength"}}},
-		{"terminal as string", idv.TypeVerificationUpdated,
+		{"terminal as string", string(idv.TypeVerificationUpdated),
 			v(func(m map[string]any) { m["terminal"] = "false" }), []loc{{"/terminal", "const"}, {"/terminal", "type"}}},
-		{"several at once", idv.TypeVerificationUpdated,
+		{"several at once", string(idv.TypeVerificationUpdated),
 			v(func(m map[string]any) { m["revision"] = 0; delete(m, "vendor_event"); m["vendor"] = pii }),
 			[]loc{{"", "required"}, {"/revision", "minimum"}, {"/vendor", "pattern"}}},
-		{"not JSON", idv.TypeVerificationUpdated, raw(`{"status": "` + pii), []loc{{"", "json"}}},
-		{"two JSON values", idv.TypeVerificationUpdated, raw(`{} {}`), []loc{{"", "json"}}},
-		{"null", idv.TypeVerificationUpdated, raw(`null`), []loc{{"", "type"}}},
-		{"array", idv.TypeCheckCompleted, raw(`[]`), []loc{{"", "type"}}},
+		{"not JSON", string(idv.TypeVerificationUpdated), raw(`{"status": "` + pii), []loc{{"", "json"}}},
+		{"two JSON values", string(idv.TypeVerificationUpdated), raw(`{} {}`), []loc{{"", "json"}}},
+		{"null", string(idv.TypeVerificationUpdated), raw(`null`), []loc{{"", "type"}}},
+		{"array", string(idv.TypeCheckCompleted), raw(`[]`), []loc{{"", "type"}}},
 
-		{"unknown check", idv.TypeCheckCompleted,
+		{"unknown check", string(idv.TypeCheckCompleted),
 			c(func(m map[string]any) { m["check"] = "retina" + pii }), []loc{{"/check", "enum"}}},
-		{"unknown result", idv.TypeCheckCompleted,
+		{"unknown result", string(idv.TypeCheckCompleted),
 			c(func(m map[string]any) { m["result"] = "ok" + pii }), []loc{{"/result", "enum"}}},
-		{"status in a check", idv.TypeCheckCompleted,
+		{"status in a check", string(idv.TypeCheckCompleted),
 			c(func(m map[string]any) { m["status"] = "approved" }), []loc{{"", "additionalProperties"}}},
-		{"missing vendor_check", idv.TypeCheckCompleted,
+		{"missing vendor_check", string(idv.TypeCheckCompleted),
 			c(func(m map[string]any) { delete(m, "vendor_check") }), []loc{{"", "required"}}},
-		{"check time not RFC 3339", idv.TypeCheckCompleted,
+		{"check time not RFC 3339", string(idv.TypeCheckCompleted),
 			c(func(m map[string]any) { m["occurred_at"] = "22/11/2026 " + pii }), []loc{{"/occurred_at", "format"}}},
-		{"check vendor with a dot", idv.TypeCheckCompleted,
+		{"check vendor with a dot", string(idv.TypeCheckCompleted),
 			c(func(m map[string]any) { m["vendor"] = "persona." + pii }), []loc{{"/vendor", "pattern"}}},
-		{"check raw.seq 0", idv.TypeCheckCompleted,
+		{"check raw.seq 0", string(idv.TypeCheckCompleted),
 			c(func(m map[string]any) { rawRef(m)["seq"] = 0 }), []loc{{"/raw/seq", "minimum"}}},
-		{"verification data as check", idv.TypeCheckCompleted,
+		{"verification data as check", string(idv.TypeCheckCompleted),
 			func(t *testing.T) []byte { return mustJSON(t, validVerification()) },
 			[]loc{{"", "additionalProperties"}, {"", "required"}}},
 	} {
@@ -298,7 +299,7 @@ func TestValidationErrorMessage(t *testing.T) {
 	m := toMap(t, validVerification())
 	m["revision"] = 0
 	delete(m, "vendor_event")
-	err := schemas.Validate(idv.TypeVerificationUpdated, mustJSON(t, m))
+	err := schemas.Validate(string(idv.TypeVerificationUpdated), mustJSON(t, m))
 	want := `schemas: invalid io.idvbus.verification.updated.v1: (root): missing property 'vendor_event'; /revision: minimum: must be >= 1`
 	if err == nil || err.Error() != want {
 		t.Errorf("got  %v\nwant %s", err, want)
@@ -320,14 +321,14 @@ func TestValidateUnknownType(t *testing.T) {
 // The Go constants and the schema enums must list the same values: every Go
 // value is accepted, and every schema value is a valid Go value.
 func TestEnumsMatchGo(t *testing.T) {
-	for _, s := range idv.Statuses {
+	for _, s := range idv.Statuses() {
 		d := validVerification()
 		d.Status, d.PreviousStatus, d.Terminal = s, s, s.Terminal()
-		if err := schemas.Validate(idv.TypeVerificationUpdated, mustJSON(t, d)); err != nil {
+		if err := schemas.Validate(string(idv.TypeVerificationUpdated), mustJSON(t, d)); err != nil {
 			t.Errorf("status %s: %v", s, err)
 		}
 		d.Terminal = !d.Terminal
-		if err := schemas.Validate(idv.TypeVerificationUpdated, mustJSON(t, d)); err == nil {
+		if err := schemas.Validate(string(idv.TypeVerificationUpdated), mustJSON(t, d)); err == nil {
 			t.Errorf("status %s with terminal %t accepted", s, d.Terminal)
 		}
 	}
@@ -335,38 +336,38 @@ func TestEnumsMatchGo(t *testing.T) {
 	for _, by := range decidedBy {
 		d := validVerification()
 		d.DecidedBy = by
-		if err := schemas.Validate(idv.TypeVerificationUpdated, mustJSON(t, d)); err != nil {
+		if err := schemas.Validate(string(idv.TypeVerificationUpdated), mustJSON(t, d)); err != nil {
 			t.Errorf("decided_by %s: %v", by, err)
 		}
 	}
-	for _, c := range idv.Checks {
+	for _, c := range idv.Checks() {
 		d := validCheck()
 		d.Check = c
-		if err := schemas.Validate(idv.TypeCheckCompleted, mustJSON(t, d)); err != nil {
+		if err := schemas.Validate(string(idv.TypeCheckCompleted), mustJSON(t, d)); err != nil {
 			t.Errorf("check %s: %v", c, err)
 		}
 	}
-	for _, r := range idv.Results {
+	for _, r := range idv.Results() {
 		d := validCheck()
 		d.Result = r
-		if err := schemas.Validate(idv.TypeCheckCompleted, mustJSON(t, d)); err != nil {
+		if err := schemas.Validate(string(idv.TypeCheckCompleted), mustJSON(t, d)); err != nil {
 			t.Errorf("result %s: %v", r, err)
 		}
 	}
 
-	vu := readSchema(t, schemas.File(idv.TypeVerificationUpdated))
-	cc := readSchema(t, schemas.File(idv.TypeCheckCompleted))
+	vu := readSchema(t, schemas.File(string(idv.TypeVerificationUpdated)))
+	cc := readSchema(t, schemas.File(string(idv.TypeCheckCompleted)))
 	for _, tc := range []struct {
 		field string
 		enum  []string
 		valid func(string) bool
 		count int
 	}{
-		{"status", strs(t, get(t, vu, "properties", "status", "enum")), func(s string) bool { return idv.Status(s).Valid() }, len(idv.Statuses)},
-		{"previous_status", strs(t, get(t, vu, "properties", "previous_status", "enum")), func(s string) bool { return idv.Status(s).Valid() }, len(idv.Statuses)},
+		{"status", strs(t, get(t, vu, "properties", "status", "enum")), func(s string) bool { return idv.Status(s).Valid() }, len(idv.Statuses())},
+		{"previous_status", strs(t, get(t, vu, "properties", "previous_status", "enum")), func(s string) bool { return idv.Status(s).Valid() }, len(idv.Statuses())},
 		{"decided_by", strs(t, get(t, vu, "properties", "decided_by", "enum")), func(s string) bool { return idv.DecidedBy(s).Valid() }, len(decidedBy)},
-		{"check", strs(t, get(t, cc, "properties", "check", "enum")), func(s string) bool { return idv.Check(s).Valid() }, len(idv.Checks)},
-		{"result", strs(t, get(t, cc, "properties", "result", "enum")), func(s string) bool { return idv.Result(s).Valid() }, len(idv.Results)},
+		{"check", strs(t, get(t, cc, "properties", "check", "enum")), func(s string) bool { return idv.Check(s).Valid() }, len(idv.Checks())},
+		{"result", strs(t, get(t, cc, "properties", "result", "enum")), func(s string) bool { return idv.Result(s).Valid() }, len(idv.Results())},
 	} {
 		for _, v := range tc.enum {
 			if !tc.valid(v) {
@@ -380,7 +381,7 @@ func TestEnumsMatchGo(t *testing.T) {
 
 	// The if/then that ties terminal to status names the terminal statuses.
 	var terminal []string
-	for _, s := range idv.Statuses {
+	for _, s := range idv.Statuses() {
 		if s.Terminal() {
 			terminal = append(terminal, string(s))
 		}
@@ -399,10 +400,10 @@ func TestPropertiesMatchGoStructs(t *testing.T) {
 		schema func(map[string]any) any
 		goType reflect.Type
 	}{
-		{idv.TypeVerificationUpdated, func(m map[string]any) any { return m }, reflect.TypeFor[idv.VerificationUpdated]()},
-		{idv.TypeCheckCompleted, func(m map[string]any) any { return m }, reflect.TypeFor[idv.CheckCompleted]()},
-		{idv.TypeVerificationUpdated, func(m map[string]any) any { return get(t, m, "properties", "raw") }, reflect.TypeFor[idv.RawRef]()},
-		{idv.TypeCheckCompleted, func(m map[string]any) any { return get(t, m, "properties", "raw") }, reflect.TypeFor[idv.RawRef]()},
+		{string(idv.TypeVerificationUpdated), func(m map[string]any) any { return m }, reflect.TypeFor[idv.VerificationUpdated]()},
+		{string(idv.TypeCheckCompleted), func(m map[string]any) any { return m }, reflect.TypeFor[idv.CheckCompleted]()},
+		{string(idv.TypeVerificationUpdated), func(m map[string]any) any { return get(t, m, "properties", "raw") }, reflect.TypeFor[idv.RawRef]()},
+		{string(idv.TypeCheckCompleted), func(m map[string]any) any { return get(t, m, "properties", "raw") }, reflect.TypeFor[idv.RawRef]()},
 	} {
 		t.Run(tc.goType.Name(), func(t *testing.T) {
 			sch := tc.schema(readSchema(t, schemas.File(tc.typ)))
@@ -448,13 +449,13 @@ func TestSchemaIDsAndFiles(t *testing.T) {
 	}
 	for _, typ := range types {
 		f := schemas.File(typ)
-		if f == "" || f != path.Base(idv.SchemaURL(typ)) {
-			t.Errorf("File(%s) = %q, want the base of %s", typ, f, idv.SchemaURL(typ))
+		if f == "" || f != path.Base(schemaURL(typ)) {
+			t.Errorf("File(%s) = %q, want the base of %s", typ, f, schemaURL(typ))
 			continue
 		}
 		m := readSchema(t, f)
-		if id := get(t, m, "$id"); id != idv.SchemaURL(typ) {
-			t.Errorf("%s: $id %v, want %s", f, id, idv.SchemaURL(typ))
+		if id := get(t, m, "$id"); id != schemaURL(typ) {
+			t.Errorf("%s: $id %v, want %s", f, id, schemaURL(typ))
 		}
 		if s := get(t, m, "$schema"); s != "https://json-schema.org/draft/2020-12/schema" {
 			t.Errorf("%s: $schema %v", f, s)
@@ -466,7 +467,7 @@ func TestSchemaIDsAndFiles(t *testing.T) {
 	}
 	var urls []string
 	for _, typ := range types {
-		urls = append(urls, idv.SchemaURL(typ))
+		urls = append(urls, schemaURL(typ))
 	}
 	if got := strs(t, get(t, m, "properties", "dataschema", "enum")); !slices.Equal(got, urls) {
 		t.Errorf("cloudevent dataschema enum %v, want %v", got, urls)
@@ -485,8 +486,8 @@ func TestSchemaIDsAndFiles(t *testing.T) {
 	}
 }
 
-func meta(typ string) idv.Meta {
-	return idv.Meta{
+func meta(typ string) events.Meta {
+	return events.Meta{
 		ID:      "persona:evt_8f2Kq:" + typ,
 		Source:  "persona-eu",
 		Vendor:  "persona",
@@ -496,11 +497,11 @@ func meta(typ string) idv.Meta {
 }
 
 func TestValidateEvent(t *testing.T) {
-	ve, err := idv.NewVerificationUpdated(meta(idv.TypeVerificationUpdated), validVerification())
+	ve, err := events.NewVerificationUpdated(meta(string(idv.TypeVerificationUpdated)), validVerification())
 	if err != nil {
 		t.Fatal(err)
 	}
-	ce, err := idv.NewCheckCompleted(meta(idv.TypeCheckCompleted), validCheck())
+	ce, err := events.NewCheckCompleted(meta(string(idv.TypeCheckCompleted)), validCheck())
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -511,7 +512,7 @@ func TestValidateEvent(t *testing.T) {
 	}
 
 	// Binary mode carries the same attributes as ce-* headers.
-	msg, err := idv.ToNATS(ve)
+	msg, err := events.ToNATS(ve)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -532,7 +533,7 @@ func TestValidateEvent(t *testing.T) {
 		loc    string
 	}{
 		{"unknown type", func(m map[string]any) { m["type"] = "io.idvbus.other.v1" }, "/type"},
-		{"dataschema of the other type", func(m map[string]any) { m["dataschema"] = idv.SchemaURL(idv.TypeCheckCompleted) }, "/dataschema"},
+		{"dataschema of the other type", func(m map[string]any) { m["dataschema"] = schemaURL(string(idv.TypeCheckCompleted)) }, "/dataschema"},
 		{"source without /sources/", func(m map[string]any) { m["source"] = "persona-eu" }, "/source"},
 		{"missing vendor", func(m map[string]any) { delete(m, "vendor") }, ""},
 		{"data invalid", func(m map[string]any) { m["data"].(map[string]any)["revision"] = 0 }, "/data/revision"},
@@ -574,7 +575,7 @@ func TestValidateConcurrently(t *testing.T) {
 		wg.Go(func() {
 			typ := types[i%2]
 			var d any = validVerification()
-			if typ == idv.TypeCheckCompleted {
+			if typ == string(idv.TypeCheckCompleted) {
 				d = validCheck()
 			}
 			b, _ := json.Marshal(d)
@@ -589,3 +590,6 @@ func TestValidateConcurrently(t *testing.T) {
 		}
 	}
 }
+
+// schemaURL is idv.SchemaURL of a type given as a string.
+func schemaURL(typ string) string { return idv.SchemaURL(idv.EventType(typ)) }

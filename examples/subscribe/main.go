@@ -1,8 +1,8 @@
 // Command subscribe is a backend service in miniature: it consumes idvbus's
-// normalized events with sdk/subscribe, through the durable consumer
-// "example-subscriber", and prints each decision and check result. Stop it
-// and start it again: it resumes with the events it missed. It needs the
-// idvbus topology (run idvbus first).
+// normalized events with the Go SDK (module github.com/idvbus/idvbus/sdk),
+// through the durable consumer "example-subscriber", and prints each
+// decision and check result. Stop it and start it again: it resumes with the
+// events it missed. Started before NATS or idvbus, it waits for them.
 //
 //	go run ./examples/subscribe [-nats nats://127.0.0.1:4222]
 package main
@@ -11,12 +11,13 @@ import (
 	"context"
 	"flag"
 	"fmt"
+	"log/slog"
 	"os"
 	"os/signal"
 	"syscall"
 
 	"github.com/nats-io/nats.go"
-	"go.uber.org/zap"
+	"github.com/nats-io/nats.go/jetstream"
 
 	"github.com/idvbus/idvbus/sdk/idv"
 	"github.com/idvbus/idvbus/sdk/subscribe"
@@ -38,23 +39,25 @@ func main() {
 }
 
 func run(ctx context.Context, url string) error {
-	nc, err := nats.Connect(url, nats.Name("example-subscriber"), nats.MaxReconnects(-1))
+	// Your own connection: credentials, TLS and reconnects are yours to set.
+	nc, err := nats.Connect(url, nats.Name("example-subscriber"),
+		nats.RetryOnFailedConnect(true), nats.MaxReconnects(-1))
 	if err != nil {
 		return err
 	}
 	defer nc.Close()
-	log, err := zap.NewDevelopment()
+	js, err := jetstream.New(nc) // or jetstream.NewWithDomain(nc, "hub") for a JetStream domain
 	if err != nil {
 		return err
 	}
-	sub, err := subscribe.New(nc, subscribe.Options{
-		Durable: "example-subscriber",
+	sub, err := subscribe.New(js, subscribe.Options{
+		Durable: "example-subscriber", // your consumer, kept across restarts
 		// The three decisions, and every check result.
 		Filter: idv.Filter{
-			Types:    []string{idv.TypeVerificationUpdated, idv.TypeCheckCompleted},
-			Statuses: []string{"approved", "declined", "needs_review"},
+			Types:    []idv.EventType{idv.TypeVerificationUpdated, idv.TypeCheckCompleted},
+			Statuses: idv.DecisionStatuses(),
 		},
-		Logger: log,
+		Logger: slog.New(slog.NewTextHandler(os.Stderr, nil)), // nil: no logs
 	})
 	if err != nil {
 		return err
@@ -72,5 +75,7 @@ func run(ctx context.Context, url string) error {
 			d.Vendor, d.VerificationID, d.Check, d.Result, d.ReferenceID, ev.ID)
 		return nil
 	})
-	return sub.Run(ctx) // until SIGINT or SIGTERM; handlers in flight finish first
+	// Until SIGINT or SIGTERM (handlers in flight finish first); an error
+	// only for what no retry can fix, such as no IDV_EVENTS stream.
+	return sub.Run(ctx)
 }

@@ -57,14 +57,14 @@ func TestAllInOneWebhookToCloudEvent(t *testing.T) {
 		source, fixture, subject, typ string
 		want                          map[string]any
 	}{
-		{"persona", "persona/testdata/inquiry.approved.json", "idv.events.persona.verification.approved", idv.TypeVerificationUpdated,
+		{"persona", "persona/testdata/inquiry.approved.json", "idv.events.persona.verification.approved", string(idv.TypeVerificationUpdated),
 			map[string]any{"verification_id": "inq_golden1", "reference_id": "user-42", "status": "approved", "decided_by": "vendor",
 				"revision": 1.0, "terminal": true, "vendor_event": "inquiry.approved"}},
-		{"incode", "incode/testdata/MANUAL_REVIEW_APPROVED.json", "idv.events.incode.verification.approved", idv.TypeVerificationUpdated,
+		{"incode", "incode/testdata/MANUAL_REVIEW_APPROVED.json", "idv.events.incode.verification.approved", string(idv.TypeVerificationUpdated),
 			map[string]any{"verification_id": "itv_golden1", "status": "approved", "decided_by": "manual_review", "revision": 1.0}},
-		{"idwise", "idwise/testdata/manually_reviewed_approved.json", "idv.events.idwise.verification.approved", idv.TypeVerificationUpdated,
+		{"idwise", "idwise/testdata/manually_reviewed_approved.json", "idv.events.idwise.verification.approved", string(idv.TypeVerificationUpdated),
 			map[string]any{"verification_id": "journey-golden-1", "reference_id": "user-42", "status": "approved", "decided_by": "manual_review"}},
-		{"credas", "credas/testdata/01_name_check.json", "idv.events.credas.check.name_check", idv.TypeCheckCompleted,
+		{"credas", "credas/testdata/01_name_check.json", "idv.events.credas.check.name_check", string(idv.TypeCheckCompleted),
 			map[string]any{"check": "name_check", "result": "needs_review", "vendor_check": "NameCheckVerificationResult", "vendor_result": "3"}},
 	}
 	for _, tc := range cases {
@@ -89,14 +89,14 @@ func TestAllInOneWebhookToCloudEvent(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			if e.Type() != tc.typ || e.Source() != "/sources/"+tc.source || e.Extensions()["vendor"] != tc.source {
-				t.Fatalf("event %s", e)
+			if e.Type != tc.typ || e.Source != "/sources/"+tc.source || e.Vendor() != tc.source {
+				t.Fatalf("event %+v", e)
 			}
-			if err := schemas.Validate(e.Type(), e.Data()); err != nil {
+			if err := schemas.Validate(e.Type, e.Data); err != nil {
 				t.Fatal(err)
 			}
 			var data map[string]any
-			if err := json.Unmarshal(e.Data(), &data); err != nil {
+			if err := json.Unmarshal(e.Data, &data); err != nil {
 				t.Fatal(err)
 			}
 			for k, v := range tc.want {

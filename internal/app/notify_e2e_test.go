@@ -149,7 +149,7 @@ func TestAllInOneDeliversSignedDecision(t *testing.T) {
 	if h.verified != nil {
 		t.Fatalf("the reference library rejects our signature: %v", h.verified)
 	}
-	if h.event.Type != idv.TypeVerificationUpdated || h.event.Subject != "inq_e2e" || h.event.ID != h.id ||
+	if h.event.Type != string(idv.TypeVerificationUpdated) || h.event.Subject != "inq_e2e" || h.event.ID != h.id ||
 		h.event.Data.Status != idv.StatusApproved || h.event.Data.ReferenceID != "user-1" {
 		t.Fatalf("delivered %+v", h)
 	}

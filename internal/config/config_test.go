@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/idvbus/idvbus/internal/config"
+	"github.com/idvbus/idvbus/sdk/idv"
 )
 
 // contractExample is the config example of CONTRACT.md, verbatim.
@@ -74,7 +75,7 @@ func TestContractExampleLoads(t *testing.T) {
 	// The example's subscriber lists the decisions: it gets exactly them, of
 	// every vendor, and no check events.
 	f := cfg.Subscribers[0].Filter
-	if want := (config.SubscriberFilter{Statuses: []string{"approved", "declined", "needs_review"}}); !reflect.DeepEqual(f, want) {
+	if want := (config.SubscriberFilter{Statuses: []idv.Status{"approved", "declined", "needs_review"}}); !reflect.DeepEqual(f, want) {
 		t.Errorf("subscriber filter = %+v, want %+v", f, want)
 	}
 	wantSubjects := []string{"idv.events.*.verification.approved", "idv.events.*.verification.declined", "idv.events.*.verification.needs_review"}

@@ -158,13 +158,17 @@ func setFromString(v reflect.Value, s string) error {
 		if v.Type().Elem().Kind() != reflect.String {
 			return fmt.Errorf("cannot be set from the environment")
 		}
-		var items []string
+		// Of the slice's own type: a filter's lists are []idv.Status and
+		// the like, not []string.
+		items := reflect.MakeSlice(v.Type(), 0, 0)
 		for _, p := range strings.Split(s, ",") {
 			if p = strings.TrimSpace(p); p != "" {
-				items = append(items, p)
+				item := reflect.New(v.Type().Elem()).Elem()
+				item.SetString(p)
+				items = reflect.Append(items, item)
 			}
 		}
-		v.Set(reflect.ValueOf(items))
+		v.Set(items)
 	default:
 		return fmt.Errorf("cannot be set from the environment")
 	}

@@ -9,6 +9,7 @@ import (
 
 	"github.com/idvbus/idvbus/internal/config"
 	"github.com/idvbus/idvbus/internal/webhookauth"
+	"github.com/idvbus/idvbus/sdk/idv"
 )
 
 // testSecret is a valid Standard Webhooks secret of 32 bytes (0x00..0x1f).
@@ -47,7 +48,7 @@ func TestNotifierAndSubscriberDefaults(t *testing.T) {
 		Name:          "onboarding",
 		URL:           "http://127.0.0.1:9000/idv",
 		Secrets:       []string{testSecret},
-		Filter:        config.SubscriberFilter{Statuses: []string{"approved", "declined", "needs_review"}},
+		Filter:        config.SubscriberFilter{Statuses: []idv.Status{"approved", "declined", "needs_review"}},
 		Format:        "structured",
 		Timeout:       15 * time.Second,
 		Concurrency:   8,
@@ -97,7 +98,7 @@ func TestSubscriberSettingsKept(t *testing.T) {
 	s := cfg.Subscribers[0]
 	want := config.Subscriber{
 		Name: "onboarding", URL: "http://127.0.0.1:9000/idv", Secrets: []string{testSecret},
-		Filter:  config.SubscriberFilter{Vendors: []string{"idwise", "persona"}, Checks: []string{"document"}},
+		Filter:  config.SubscriberFilter{Vendors: []string{"idwise", "persona"}, Checks: []idv.Check{"document"}},
 		Format:  "binary",
 		Timeout: 5 * time.Minute, Concurrency: 1, MaxAckPending: 1, Rate: "600/m", Start: "2025-01-31T00:00:00Z",
 		Retry:   config.Retry{Schedule: []time.Duration{time.Second}, Jitter: -1, MaxAttempts: 1, MaxAge: 10000 * time.Hour},
@@ -336,7 +337,7 @@ func TestNotifierEnvOverrides(t *testing.T) {
 		t.Errorf("retry = %+v, want %+v", s.Retry, wantRetry)
 	}
 	// The filter from the environment is normalized like one from the file.
-	if want := (config.SubscriberFilter{Vendors: []string{"idwise", "persona"}, Statuses: []string{"approved"}}); !reflect.DeepEqual(s.Filter, want) {
+	if want := (config.SubscriberFilter{Vendors: []string{"idwise", "persona"}, Statuses: []idv.Status{"approved"}}); !reflect.DeepEqual(s.Filter, want) {
 		t.Errorf("filter = %+v, want %+v", s.Filter, want)
 	}
 	if s.Rate != "10/s" || s.Breaker.Failures != -1 || s.Breaker.Cooldown != 30*time.Second || len(s.Secrets) != 2 || s.Secrets[1] != testSecret {

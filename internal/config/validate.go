@@ -455,7 +455,7 @@ func (s Source) ParserOptions() (report.Options, error) {
 		m := make(map[string]idv.Result, len(table))
 		for code, r := range table {
 			if !idv.Result(r).Valid() {
-				return report.Options{}, fmt.Errorf("%s: %q is not a result (%v)", check, r, idv.Results)
+				return report.Options{}, fmt.Errorf("%s: %q is not a result (%v)", check, r, idv.Results())
 			}
 			m[code] = idv.Result(r)
 		}

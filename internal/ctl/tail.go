@@ -8,8 +8,6 @@ import (
 	"strings"
 	"time"
 
-	cloudevents "github.com/cloudevents/sdk-go/v2"
-
 	"github.com/idvbus/idvbus/internal/bus"
 	"github.com/idvbus/idvbus/sdk/idv"
 )
@@ -123,19 +121,26 @@ func runTail(ctx context.Context, e *Env, args []string) int {
 // options turns the flags into the tail's options and the subject filter;
 // msg explains a usage problem.
 func (f *tailFlags) options(now time.Time) (bus.TailOptions, idv.Filter, string) {
-	filter := idv.Filter{Vendors: f.vendors, Statuses: f.statuses, Checks: f.checks}
+	filter := idv.Filter{Vendors: f.vendors}
+	for _, s := range f.statuses {
+		filter.Statuses = append(filter.Statuses, idv.Status(s))
+	}
+	for _, c := range f.checks {
+		filter.Checks = append(filter.Checks, idv.Check(c))
+	}
 	for _, t := range f.types {
+		typ := idv.EventType(t)
 		switch t {
 		case "verification":
-			t = idv.TypeVerificationUpdated
+			typ = idv.TypeVerificationUpdated
 		case "check":
-			t = idv.TypeCheckCompleted
+			typ = idv.TypeCheckCompleted
 		}
-		filter.Types = append(filter.Types, t)
+		filter.Types = append(filter.Types, typ)
 	}
 	if len(filter.Types) == 0 && len(filter.Statuses) == 0 && len(filter.Checks) == 0 {
 		// Unlike a subscriber's filter, a tail shows everything by default.
-		filter.Types = []string{idv.TypeVerificationUpdated, idv.TypeCheckCompleted}
+		filter.Types = idv.EventTypes()
 	}
 	if err := filter.Validate(); err != nil {
 		return bus.TailOptions{}, filter, strings.ReplaceAll(err.Error(), "\n", "; ")
@@ -177,11 +182,11 @@ func (f *tailFlags) startText() string {
 }
 
 // keeps applies the filters the subject cannot express.
-func (f *tailFlags) keeps(ev cloudevents.Event) bool {
-	if len(f.verifications) > 0 && !contains(f.verifications, ev.Subject()) {
+func (f *tailFlags) keeps(ev idv.CloudEvent) bool {
+	if len(f.verifications) > 0 && !contains(f.verifications, ev.Subject) {
 		return false
 	}
-	if len(f.sources) > 0 && !contains(f.sources, strings.TrimPrefix(ev.Source(), "/sources/")) {
+	if len(f.sources) > 0 && !contains(f.sources, strings.TrimPrefix(ev.Source, "/sources/")) {
 		return false
 	}
 	return true
@@ -198,30 +203,30 @@ func contains(list []string, s string) bool {
 
 // eventLine is the human line of an event: time, vendor, verification, what
 // happened, revision and decider (status changes), reference, event id.
-func eventLine(ev cloudevents.Event) string {
-	ts := ev.Time().UTC().Format("2006-01-02T15:04:05.000Z")
-	vendor, _ := ev.Extensions()[idv.ExtensionVendor].(string)
+func eventLine(ev idv.CloudEvent) string {
+	ts := ev.Time.UTC().Format("2006-01-02T15:04:05.000Z")
+	vendor := ev.Vendor()
 	var what, ref string
-	switch ev.Type() {
+	switch idv.EventType(ev.Type) {
 	case idv.TypeVerificationUpdated:
 		d, err := idv.DecodeVerificationUpdated(ev)
 		if err != nil {
-			return fmt.Sprintf("%s %s %s (undecodable data: %v) id %s", ts, vendor, ev.Subject(), err, ev.ID())
+			return fmt.Sprintf("%s %s %s (undecodable data: %v) id %s", ts, vendor, ev.Subject, err, ev.ID)
 		}
 		what = fmt.Sprintf("%s rev %d by %s", d.Status, d.Revision, d.DecidedBy)
 		ref = d.ReferenceID
 	case idv.TypeCheckCompleted:
 		d, err := idv.DecodeCheckCompleted(ev)
 		if err != nil {
-			return fmt.Sprintf("%s %s %s (undecodable data: %v) id %s", ts, vendor, ev.Subject(), err, ev.ID())
+			return fmt.Sprintf("%s %s %s (undecodable data: %v) id %s", ts, vendor, ev.Subject, err, ev.ID)
 		}
 		what = fmt.Sprintf("check %s %s", d.Check, d.Result)
 		ref = d.ReferenceID
 	default:
-		what = ev.Type()
+		what = ev.Type
 	}
 	if ref == "" {
 		ref = "-"
 	}
-	return fmt.Sprintf("%s %-8s %s %s ref %s id %s", ts, vendor, ev.Subject(), what, ref, ev.ID())
+	return fmt.Sprintf("%s %-8s %s %s ref %s id %s", ts, vendor, ev.Subject, what, ref, ev.ID)
 }

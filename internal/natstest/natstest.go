@@ -30,6 +30,13 @@ type Server struct {
 // RunJS starts a JetStream server and registers its shutdown with t.Cleanup.
 func RunJS(t testing.TB) *Server {
 	t.Helper()
+	return RunJSWith(t, nil)
+}
+
+// RunJSWith is [RunJS] with configure, when set, changing the server's
+// options first (users and permissions, say).
+func RunJSWith(t testing.TB, configure func(*server.Options)) *Server {
+	t.Helper()
 	s := &Server{t: t, opts: server.Options{
 		Host: "127.0.0.1", Port: server.RANDOM_PORT,
 		JetStream: true, StoreDir: t.TempDir(),
@@ -37,6 +44,9 @@ func RunJS(t testing.TB) *Server {
 		MaxPayload: 2 << 20, // room for a 1 MiB webhook plus headers
 		NoLog:      true, NoSigs: true,
 	}}
+	if configure != nil {
+		configure(&s.opts)
+	}
 	s.Start()
 	// Keep the port the OS chose, so a restart comes back where clients look.
 	s.opts.Port = s.ns.Addr().(*net.TCPAddr).Port

@@ -248,7 +248,7 @@ func (e *emitter) occurredAt() time.Time {
 	return e.in.ReceivedAt.UTC()
 }
 
-func (e *emitter) add(pos, typ, subject string, data any) {
+func (e *emitter) add(pos string, typ idv.EventType, subject string, data any) {
 	b, err := json.Marshal(data)
 	if err != nil {
 		e.err = fmt.Errorf("encode %s: %w", typ, err)

@@ -112,8 +112,8 @@ func roundTrip(t *testing.T, st State, o Output) json.RawMessage {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if err := schemas.Validate(e.Type(), e.Data()); err != nil {
-		t.Fatalf("event %s does not match its schema: %v", e.ID(), err)
+	if err := schemas.Validate(e.Type, e.Data); err != nil {
+		t.Fatalf("event %s does not match its schema: %v", e.ID, err)
 	}
 	b, err := json.MarshalIndent(struct {
 		NATSSubject string          `json:"nats_subject"`

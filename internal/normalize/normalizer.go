@@ -32,6 +32,7 @@ import (
 
 	"github.com/idvbus/idvbus/internal/bus"
 	"github.com/idvbus/idvbus/internal/config"
+	"github.com/idvbus/idvbus/internal/events"
 	"github.com/idvbus/idvbus/internal/tracing"
 	"github.com/idvbus/idvbus/internal/vendors"
 	"github.com/idvbus/idvbus/internal/vendors/report"
@@ -343,10 +344,10 @@ func (n *Normalizer) apply(ctx context.Context, j *job, in Input) error {
 		outcome = OutcomeEmitted
 		j.events = len(outs)
 		if res.Statuses > 0 {
-			metrics.events.WithLabelValues(j.vendor, idv.TypeVerificationUpdated).Add(float64(res.Statuses))
+			metrics.events.WithLabelValues(j.vendor, string(idv.TypeVerificationUpdated)).Add(float64(res.Statuses))
 		}
 		if res.Checks > 0 {
-			metrics.events.WithLabelValues(j.vendor, idv.TypeCheckCompleted).Add(float64(res.Checks))
+			metrics.events.WithLabelValues(j.vendor, string(idv.TypeCheckCompleted)).Add(float64(res.Checks))
 		}
 	}
 	n.ack(j, outcome)
@@ -486,7 +487,7 @@ func (n *Normalizer) unmapped(j *job) {
 // EncodeOutput encodes one output of a verification's state as the
 // binary-mode CloudEvent message the normalizer publishes (subject set).
 func EncodeOutput(source string, st State, o Output) (*nats.Msg, error) {
-	m, err := idv.EncodeNATS(o.Type, idv.Meta{
+	m, err := events.EncodeNATS(o.Type, events.Meta{
 		ID: o.ID, Source: source, Vendor: st.Vendor, Subject: st.VerificationID, Time: o.Time,
 	}, o.Data)
 	if err != nil {

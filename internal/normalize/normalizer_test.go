@@ -18,6 +18,7 @@ import (
 
 	"github.com/idvbus/idvbus/internal/bus"
 	"github.com/idvbus/idvbus/internal/config"
+	"github.com/idvbus/idvbus/internal/events"
 	"github.com/idvbus/idvbus/internal/natstest"
 	"github.com/idvbus/idvbus/internal/normalize"
 	"github.com/idvbus/idvbus/schemas"
@@ -158,11 +159,11 @@ func decodeUpdate(t *testing.T, m *jetstream.RawStreamMsg) idv.VerificationUpdat
 	if err != nil {
 		t.Fatal(err)
 	}
-	if err := schemas.Validate(e.Type(), e.Data()); err != nil {
-		t.Fatalf("event %s does not match its schema: %v", e.ID(), err)
+	if err := schemas.Validate(e.Type, e.Data); err != nil {
+		t.Fatalf("event %s does not match its schema: %v", e.ID, err)
 	}
-	if m.Header.Get(idv.NATSMsgIDHeader) != e.ID() {
-		t.Fatalf("Nats-Msg-Id %q != ce id %q", m.Header.Get(idv.NATSMsgIDHeader), e.ID())
+	if m.Header.Get(events.NATSMsgIDHeader) != e.ID {
+		t.Fatalf("Nats-Msg-Id %q != ce id %q", m.Header.Get(events.NATSMsgIDHeader), e.ID)
 	}
 	d, err := idv.DecodeVerificationUpdated(e)
 	if err != nil {

@@ -167,11 +167,12 @@ func applyAll(t *testing.T, vendor string, ds []delivery) State {
 func TestPropertyTimeOrderingSynthetic(t *testing.T) {
 	rng := rand.New(rand.NewPCG(7, 7))
 	base := time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)
+	statuses := idv.Statuses()
 	for trial := 0; trial < 300; trial++ {
 		n := 2 + rng.IntN(10)
 		var seq []delivery
 		for i := 0; i < n; i++ {
-			st := idv.Statuses[rng.IntN(len(idv.Statuses))]
+			st := statuses[rng.IntN(len(statuses))]
 			at := base.Add(time.Duration(rng.IntN(5)) * time.Minute) // equal times happen too
 			r := report.Report{Event: "e", VerificationID: "v", OccurredAt: at,
 				Status: &report.StatusUpdate{Status: st, DecidedBy: idv.DecidedByVendor}}

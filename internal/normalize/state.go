@@ -89,7 +89,7 @@ type Outbox struct {
 // Output is one CloudEvent to publish.
 type Output struct {
 	ID      string          `json:"id"`
-	Type    string          `json:"type"`
+	Type    idv.EventType   `json:"type"`
 	Subject string          `json:"subject"` // the NATS subject
 	Time    time.Time       `json:"time"`
 	Data    json.RawMessage `json:"data"`

@@ -10,12 +10,14 @@ import (
 	"sync/atomic"
 	"time"
 
+	cloudevents "github.com/cloudevents/sdk-go/v2"
 	"github.com/sony/gobreaker/v2"
 	"go.uber.org/zap"
 	"golang.org/x/time/rate"
 
 	"github.com/idvbus/idvbus/internal/bus"
 	"github.com/idvbus/idvbus/internal/config"
+	"github.com/idvbus/idvbus/internal/events"
 	"github.com/idvbus/idvbus/internal/webhookauth"
 	"github.com/idvbus/idvbus/sdk/idv"
 )
@@ -179,7 +181,7 @@ func (d *deliverer) handle(ctx context.Context, m *bus.Msg) {
 	d.active.Add(1)
 	defer d.active.Add(-1)
 	now := d.o.Now()
-	e, err := idv.FromNATS(m.Header(), m.Data())
+	e, err := decode(m)
 	if err != nil {
 		d.deadLetter(ctx, m, ReasonInvalidEvent, "not a CloudEvent: cannot be delivered", 0, 0)
 		return
@@ -431,4 +433,14 @@ func statusField(status int) zap.Field {
 		return zap.Skip()
 	}
 	return zap.Int("status", status)
+}
+
+// decode reads the CloudEvent m carries as sdk-go's event, for the HTTP
+// binding.
+func decode(m *bus.Msg) (cloudevents.Event, error) {
+	e, err := idv.FromNATS(m.Header(), m.Data())
+	if err != nil {
+		return cloudevents.Event{}, err
+	}
+	return events.ToSDK(e)
 }

@@ -16,10 +16,10 @@ func TestFiltersChooseEvents(t *testing.T) {
 	b := newReceiver(t, secretNew, nil)
 	c := newReceiver(t, secretNew, nil)
 	subA := subscriber("a", a.srv.URL)
-	subA.Filter = idv.Filter{Vendors: []string{"persona"}, Statuses: []string{string(idv.StatusApproved)}}.Normalized()
+	subA.Filter = idv.Filter{Vendors: []string{"persona"}, Statuses: []idv.Status{idv.StatusApproved}}.Normalized()
 	subB := subscriber("b", b.srv.URL) // the default: the decisions
 	subC := subscriber("c", c.srv.URL)
-	subC.Filter = idv.Filter{Types: []string{idv.TypeVerificationUpdated, idv.TypeCheckCompleted}}.Normalized()
+	subC.Filter = idv.Filter{Types: []idv.EventType{idv.TypeVerificationUpdated, idv.TypeCheckCompleted}}.Normalized()
 	s.run(t, subA, subB, subC)
 
 	personaApproved := s.publish(t, "persona", "inq_1", idv.StatusApproved, 1)

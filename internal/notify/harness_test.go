@@ -26,6 +26,7 @@ import (
 
 	"github.com/idvbus/idvbus/internal/bus"
 	"github.com/idvbus/idvbus/internal/config"
+	"github.com/idvbus/idvbus/internal/events"
 	"github.com/idvbus/idvbus/internal/natstest"
 	"github.com/idvbus/idvbus/internal/notify"
 	"github.com/idvbus/idvbus/sdk/idv"
@@ -142,15 +143,22 @@ func (r *running) kill() {
 func (s *stack) publish(t *testing.T, vendor, verificationID string, status idv.Status, rev uint64) string {
 	t.Helper()
 	id := fmt.Sprintf("evt-%s-%s-%d", vendor, verificationID, rev)
+	s.publishID(t, id, vendor, verificationID, status, rev)
+	return id
+}
+
+// publishID is publish of an event with the given id.
+func (s *stack) publishID(t *testing.T, id, vendor, verificationID string, status idv.Status, rev uint64) {
+	t.Helper()
 	now := time.Now().UTC()
-	e, err := idv.NewVerificationUpdated(idv.Meta{ID: id, Source: vendor, Vendor: vendor, Subject: verificationID, Time: now},
+	e, err := events.NewVerificationUpdated(events.Meta{ID: id, Source: vendor, Vendor: vendor, Subject: verificationID, Time: now},
 		idv.VerificationUpdated{VerificationID: verificationID, Vendor: vendor, Source: vendor, Status: status,
 			Terminal: status.Terminal(), DecidedBy: idv.DecidedByVendor, Revision: rev, VendorEvent: "test",
 			OccurredAt: now, ReceivedAt: now, Raw: idv.RawRef{Stream: bus.StreamRaw, Seq: rev}})
 	if err != nil {
 		t.Fatal(err)
 	}
-	m, err := idv.ToNATS(e)
+	m, err := events.ToNATS(e)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -160,7 +168,6 @@ func (s *stack) publish(t *testing.T, vendor, verificationID string, status idv.
 	if _, err := s.b.PublishEvents(ctx, []*nats.Msg{m}); err != nil {
 		t.Fatal(err)
 	}
-	return id
 }
 
 // publishCheck stores a check event and returns its id.
@@ -168,13 +175,13 @@ func (s *stack) publishCheck(t *testing.T, vendor, verificationID string, check 
 	t.Helper()
 	id := fmt.Sprintf("chk-%s-%s-%s", vendor, verificationID, check)
 	now := time.Now().UTC()
-	e, err := idv.NewCheckCompleted(idv.Meta{ID: id, Source: vendor, Vendor: vendor, Subject: verificationID, Time: now},
+	e, err := events.NewCheckCompleted(events.Meta{ID: id, Source: vendor, Vendor: vendor, Subject: verificationID, Time: now},
 		idv.CheckCompleted{VerificationID: verificationID, Vendor: vendor, Source: vendor, Check: check, Result: result,
 			VendorCheck: string(check), OccurredAt: now, ReceivedAt: now, Raw: idv.RawRef{Stream: bus.StreamRaw, Seq: 1}})
 	if err != nil {
 		t.Fatal(err)
 	}
-	m, err := idv.ToNATS(e)
+	m, err := events.ToNATS(e)
 	if err != nil {
 		t.Fatal(err)
 	}

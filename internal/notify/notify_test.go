@@ -36,7 +36,7 @@ func TestDeliversSignedStructuredEvent(t *testing.T) {
 	if err := json.Unmarshal(r.body, &ev); err != nil {
 		t.Fatal(err)
 	}
-	if ev.ID != id || ev.Type != idv.TypeVerificationUpdated || ev.Source != "/sources/persona" || ev.Subject != "inq_1" ||
+	if ev.ID != id || ev.Type != string(idv.TypeVerificationUpdated) || ev.Source != "/sources/persona" || ev.Subject != "inq_1" ||
 		ev.Data.Status != idv.StatusApproved || ev.Data.VerificationID != "inq_1" {
 		t.Fatalf("body %+v", ev)
 	}

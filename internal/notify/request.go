@@ -10,6 +10,7 @@ import (
 	"net/http"
 	"net/url"
 	"strconv"
+	"strings"
 	"syscall"
 	"time"
 
@@ -18,6 +19,7 @@ import (
 	cehttp "github.com/cloudevents/sdk-go/v2/protocol/http"
 
 	"github.com/idvbus/idvbus/internal/webhookauth"
+	"github.com/idvbus/idvbus/sdk/idv"
 )
 
 // UserAgent identifies the notifier's requests.
@@ -40,6 +42,18 @@ func encode(ctx context.Context, e *cloudevents.Event, format string) ([]byte, h
 	req := &http.Request{Header: http.Header{}}
 	if err := cehttp.WriteRequest(ctx, binding.ToMessage(e), req); err != nil {
 		return nil, nil, err
+	}
+	if format == FormatBinary {
+		// sdk-go writes attribute values as they are; the HTTP binding
+		// (3.1.3.2) wants them percent-encoded (a verification id with a
+		// space, "%", a quote or non-ASCII).
+		for k, vs := range req.Header {
+			if len(k) > len(idv.HeaderPrefix) && strings.EqualFold(k[:len(idv.HeaderPrefix)], idv.HeaderPrefix) {
+				for i, v := range vs {
+					vs[i] = idv.EncodeHeaderValue(v)
+				}
+			}
+		}
 	}
 	var body []byte
 	if req.Body != nil {

@@ -1,157 +1,213 @@
 package idv_test
 
 import (
-	"bytes"
-	"context"
 	"encoding/json"
 	"errors"
 	"reflect"
+	"strings"
 	"testing"
 	"time"
 
-	cejs "github.com/cloudevents/sdk-go/protocol/nats_jetstream/v2"
-	cloudevents "github.com/cloudevents/sdk-go/v2"
-	"github.com/cloudevents/sdk-go/v2/binding"
 	"github.com/nats-io/nats.go"
 
 	"github.com/idvbus/idvbus/sdk/idv"
 )
 
-var (
-	at   = time.Date(2026, 3, 15, 18, 35, 1, 100_000_000, time.UTC)
-	meta = idv.Meta{ID: "0f3c", Source: "persona", Vendor: "persona", Subject: "inq_1", Time: at}
-	upd  = idv.VerificationUpdated{
-		VerificationID: "inq_1", Vendor: "persona", Source: "persona", ReferenceID: "user-42",
-		Status: idv.StatusApproved, PreviousStatus: idv.StatusNeedsReview, Terminal: true,
-		DecidedBy: idv.DecidedByVendor, Revision: 3, VendorEvent: "inquiry.approved", VendorStatus: "approved",
-		OccurredAt: at, ReceivedAt: at.Add(time.Second), Raw: idv.RawRef{Stream: "IDV_RAW", Seq: 7},
-	}
-)
+var at = time.Date(2026, 3, 15, 18, 35, 1, 100_000_000, time.UTC)
 
-// TestToNATSMatchesSDKWriter: our binary encoder writes exactly the headers
-// and body sdk-go's NATS binding writes (plus Nats-Msg-Id), so consumers
-// built on any CloudEvents SDK read our events.
-func TestToNATSMatchesSDKWriter(t *testing.T) {
-	e, err := idv.NewVerificationUpdated(meta, upd)
-	if err != nil {
-		t.Fatal(err)
-	}
-	var buf bytes.Buffer
-	want, err := cejs.WriteMsg(context.Background(), binding.ToMessage(&e), &buf)
-	if err != nil {
-		t.Fatal(err)
-	}
-	want.Set(idv.NATSMsgIDHeader, e.ID())
-	got, err := idv.ToNATS(e)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if !reflect.DeepEqual(got.Header, want) || !bytes.Equal(got.Data, buf.Bytes()) {
-		t.Fatalf("ToNATS:\n%v\n%s\nsdk-go:\n%v\n%s", got.Header, got.Data, want, buf.Bytes())
-	}
-	data, _ := json.Marshal(upd)
-	fast, err := idv.EncodeNATS(idv.TypeVerificationUpdated, meta, data)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if !reflect.DeepEqual(fast.Header, want) || !bytes.Equal(fast.Data, buf.Bytes()) {
-		t.Fatalf("EncodeNATS:\n%v\nsdk-go:\n%v", fast.Header, want)
-	}
-	if _, err := idv.EncodeNATS(idv.TypeVerificationUpdated, idv.Meta{}, data); err == nil {
-		t.Fatal("EncodeNATS accepted an event without id and source")
+// binaryHeader is a binary-mode event's headers as idvbus writes them, for
+// a verification id already percent-encoded.
+func binaryHeader(encodedSubject string) nats.Header {
+	return nats.Header{
+		"ce-specversion":     {"1.0"},
+		"ce-id":              {"0f3c"},
+		"ce-source":          {"/sources/persona"},
+		"ce-type":            {string(idv.TypeVerificationUpdated)},
+		"ce-subject":         {encodedSubject},
+		"ce-time":            {at.Format(time.RFC3339Nano)},
+		"ce-datacontenttype": {"application/json"},
+		"ce-dataschema":      {idv.SchemaURL(idv.TypeVerificationUpdated)},
+		"ce-vendor":          {"persona"},
+		"Nats-Msg-Id":        {"0f3c"},
 	}
 }
 
-func TestRoundTrip(t *testing.T) {
-	e, err := idv.NewVerificationUpdated(meta, upd)
+var upd = idv.VerificationUpdated{
+	VerificationID: "inq_1", Vendor: "persona", Source: "persona", ReferenceID: "user-42",
+	Status: idv.StatusApproved, PreviousStatus: idv.StatusNeedsReview, Terminal: true,
+	DecidedBy: idv.DecidedByVendor, Revision: 3, VendorEvent: "inquiry.approved", VendorStatus: "approved",
+	OccurredAt: at, ReceivedAt: at.Add(time.Second), Raw: idv.RawRef{Stream: "IDV_RAW", Seq: 7},
+}
+
+// TestFromNATSBinary: every attribute of a binary-mode event is read, the
+// ce-subject percent-decoded, and the data decodes as its type's.
+func TestFromNATSBinary(t *testing.T) {
+	data, _ := json.Marshal(upd)
+	e, err := idv.FromNATS(binaryHeader("inq%20%22x%22%25%E2%82%AC"), data)
 	if err != nil {
 		t.Fatal(err)
 	}
-	m, err := idv.ToNATS(e)
-	if err != nil {
-		t.Fatal(err)
+	want := idv.CloudEvent{SpecVersion: "1.0", ID: "0f3c", Source: "/sources/persona", Type: string(idv.TypeVerificationUpdated),
+		Subject: `inq "x"%€`, Time: at, DataContentType: "application/json", DataSchema: idv.SchemaURL(idv.TypeVerificationUpdated),
+		Extensions: map[string]string{"vendor": "persona"}, Data: data}
+	if !reflect.DeepEqual(e, want) {
+		t.Fatalf("FromNATS:\n%+v\nwant\n%+v", e, want)
 	}
-	back, err := idv.FromNATS(m.Header, m.Data)
-	if err != nil {
-		t.Fatal(err)
+	if e.Vendor() != "persona" {
+		t.Fatalf("Vendor() = %q", e.Vendor())
 	}
-	if back.ID() != "0f3c" || back.Source() != "/sources/persona" || back.Type() != idv.TypeVerificationUpdated ||
-		back.Subject() != "inq_1" || !back.Time().Equal(at) || back.Extensions()[idv.ExtensionVendor] != "persona" ||
-		back.DataSchema() != idv.SchemaURL(idv.TypeVerificationUpdated) {
-		t.Fatalf("read back %s", back)
+	d, err := idv.DecodeVerificationUpdated(e)
+	if err != nil || !reflect.DeepEqual(d, upd) {
+		t.Fatalf("data %+v (%v), want %+v", d, err, upd)
 	}
-	d, err := idv.DecodeVerificationUpdated(back)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if !reflect.DeepEqual(d, upd) {
-		t.Fatalf("data %+v, want %+v", d, upd)
-	}
-	if _, err := idv.DecodeCheckCompleted(back); !errors.Is(err, idv.ErrWrongType) {
+	if _, err := idv.DecodeCheckCompleted(e); !errors.Is(err, idv.ErrWrongType) {
 		t.Fatalf("decoding as the wrong type: %v", err)
 	}
-	// Structured mode (a JSON event body, no ce- headers) reads too.
-	js, _ := json.Marshal(e)
-	st, err := idv.FromNATS(nats.Header{"content-type": []string{cloudevents.ApplicationCloudEventsJSON}}, js)
-	if err != nil || st.ID() != e.ID() {
-		t.Fatalf("structured: %v %v", st, err)
-	}
-	if _, err := idv.FromNATS(nats.Header{}, []byte("not an event")); !errors.Is(err, idv.ErrNotCloudEvent) {
-		t.Fatalf("garbage: %v", err)
-	}
-}
-
-func TestCheckCompletedEvent(t *testing.T) {
-	c := idv.CheckCompleted{VerificationID: "inq_1", Vendor: "persona", Source: "persona", Check: idv.CheckSelfie,
-		Result: idv.ResultPassed, VendorCheck: "verification/selfie", OccurredAt: at, ReceivedAt: at, Raw: idv.RawRef{Stream: "IDV_RAW", Seq: 1}}
-	e, err := idv.NewCheckCompleted(meta, c)
-	if err != nil {
-		t.Fatal(err)
-	}
-	m, _ := idv.ToNATS(e)
-	back, err := idv.FromNATS(m.Header, m.Data)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if d, err := idv.DecodeCheckCompleted(back); err != nil || !reflect.DeepEqual(d, c) {
-		t.Fatalf("%+v %v", d, err)
-	}
-	if _, err := idv.NewCheckCompleted(idv.Meta{}, c); err == nil {
-		t.Fatal("an event without id was built")
+	// Header names are matched without regard to case.
+	h := binaryHeader("inq_1")
+	h["Ce-Subject"], h["CE-VENDOR"] = h["ce-subject"], h["ce-vendor"]
+	delete(h, "ce-subject")
+	delete(h, "ce-vendor")
+	if e, err := idv.FromNATS(h, data); err != nil || e.Subject != "inq_1" || e.Vendor() != "persona" {
+		t.Fatalf("mixed-case headers: %+v, %v", e, err)
 	}
 }
 
-func TestStatusVocabulary(t *testing.T) {
-	for _, s := range idv.Statuses {
-		if !s.Valid() {
-			t.Errorf("%s not valid", s)
+// TestFromNATSStructured: a structured-mode event (the event as a JSON
+// body) reads the same as its binary form, and MarshalJSON writes it.
+func TestFromNATSStructured(t *testing.T) {
+	data, _ := json.Marshal(upd)
+	bin, err := idv.FromNATS(binaryHeader("inq%201"), data)
+	if err != nil {
+		t.Fatal(err)
+	}
+	js, err := json.Marshal(bin)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, want := range []string{`"specversion":"1.0"`, `"subject":"inq 1"`, `"vendor":"persona"`, `"data":{"verification_id":"inq_1"`} {
+		if !strings.Contains(string(js), want) {
+			t.Errorf("structured JSON lacks %s:\n%s", want, js)
 		}
 	}
-	terminal := map[idv.Status]bool{idv.StatusApproved: true, idv.StatusDeclined: true, idv.StatusExpired: true, idv.StatusAbandoned: true}
-	decision := map[idv.Status]bool{idv.StatusApproved: true, idv.StatusDeclined: true, idv.StatusNeedsReview: true}
-	for _, s := range idv.Statuses {
-		if s.Terminal() != terminal[s] || s.Decision() != decision[s] {
-			t.Errorf("%s: terminal %v decision %v", s, s.Terminal(), s.Decision())
+	st, err := idv.FromNATS(nats.Header{"Content-Type": {idv.ContentTypeCloudEventsJSON + "; charset=utf-8"}}, js)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !reflect.DeepEqual(st, bin) {
+		t.Fatalf("structured:\n%+v\nbinary:\n%+v", st, bin)
+	}
+	// Data that is not JSON travels as data_base64 and comes back as it was.
+	text := idv.CloudEvent{SpecVersion: "1.0", ID: "1", Source: "/x", Type: "t", DataContentType: "text/plain", Data: []byte("héllo")}
+	js, _ = json.Marshal(text)
+	if !strings.Contains(string(js), `"data_base64":"aMOpbGxv"`) {
+		t.Fatalf("text data: %s", js)
+	}
+	var back idv.CloudEvent
+	if err := json.Unmarshal(js, &back); err != nil || !reflect.DeepEqual(back, text) {
+		t.Fatalf("text data back: %+v, %v", back, err)
+	}
+}
+
+// TestFromNATSInvalid: what is not a valid CloudEvent is refused with
+// ErrNotCloudEvent, saying why.
+func TestFromNATSInvalid(t *testing.T) {
+	with := func(k, v string) nats.Header {
+		h := binaryHeader("inq_1")
+		if v == "" {
+			delete(h, k)
+		} else {
+			h[k] = []string{v}
+		}
+		return h
+	}
+	structured := nats.Header{"content-type": {idv.ContentTypeCloudEventsJSON}}
+	for _, tc := range []struct {
+		name   string
+		header nats.Header
+		body   string
+		why    string
+	}{
+		{"no headers", nats.Header{}, `{"hello":"world"}`, "no ce-specversion"},
+		{"other spec version", with("ce-specversion", "0.3"), `{}`, "specversion"},
+		{"no id", with("ce-id", ""), `{}`, "id: required"},
+		{"no source", with("ce-source", ""), `{}`, "source: required"},
+		{"no type", with("ce-type", ""), `{}`, "type: required"},
+		{"empty subject", nats.Header(map[string][]string{"ce-specversion": {"1.0"}, "ce-id": {"1"}, "ce-source": {"/s"}, "ce-type": {"t"}, "ce-subject": {""}}), `{}`, "subject: empty"},
+		{"bad time", with("ce-time", "yesterday"), `{}`, "time"},
+		{"relative dataschema", with("ce-dataschema", "schemas/x.json"), `{}`, "dataschema"},
+		{"bad media type", with("ce-datacontenttype", "json"), `{}`, "datacontenttype"},
+		{"bad extension name", with("ce-vendor_name", "x"), `{}`, "extension"},
+		{"bad percent", with("ce-subject", "inq%2"), `{}`, "hex digits"},
+		{"percent, not hex", with("ce-subject", "inq%zz"), `{}`, "hex digits"},
+		{"not UTF-8", with("ce-subject", "inq%FF"), `{}`, "UTF-8"},
+		{"unterminated quote", with("ce-subject", `"inq`), `{}`, "quoted"},
+		{"structured, not JSON", structured, `not an event`, "structured"},
+		{"structured, data twice", structured, `{"specversion":"1.0","id":"1","source":"/s","type":"t","data":{},"data_base64":"e30="}`, "at most one"},
+		{"structured, no id", structured, `{"specversion":"1.0","source":"/s","type":"t"}`, "id: required"},
+		{"structured, extension object", structured, `{"specversion":"1.0","id":"1","source":"/s","type":"t","vendor":{}}`, "extension"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			_, err := idv.FromNATS(tc.header, []byte(tc.body))
+			if !errors.Is(err, idv.ErrNotCloudEvent) || !strings.Contains(err.Error(), tc.why) {
+				t.Fatalf("FromNATS: %v; want ErrNotCloudEvent saying %q", err, tc.why)
+			}
+		})
+	}
+}
+
+// TestHeaderValues: exactly space, double quote, percent and what is not
+// printable ASCII are percent-encoded; decoding gives the value back.
+func TestHeaderValues(t *testing.T) {
+	for _, tc := range []struct{ value, encoded string }{
+		{"inq_1-AbC.9", "inq_1-AbC.9"},
+		{"inq 1", "inq%201"},
+		{"50%", "50%25"},
+		{`say "hi"`, "say%20%22hi%22"},
+		{"Zoë", "Zo%C3%AB"},
+		{"Euro € 😀", "Euro%20%E2%82%AC%20%F0%9F%98%80"}, // the binding's own example
+		{"tab\there", "tab%09here"},
+		{"del\x7f", "del%7F"},
+		{"!#$&'()*+,/:;<=>?@[\\]^`{|}~", "!#$&'()*+,/:;<=>?@[\\]^`{|}~"},
+		{"", ""},
+	} {
+		if got := idv.EncodeHeaderValue(tc.value); got != tc.encoded {
+			t.Errorf("EncodeHeaderValue(%q) = %q, want %q", tc.value, got, tc.encoded)
+		}
+		if got, err := idv.DecodeHeaderValue(tc.encoded); err != nil || got != tc.value {
+			t.Errorf("DecodeHeaderValue(%q) = %q, %v; want %q", tc.encoded, got, err, tc.value)
 		}
 	}
-	// The contract's rank (rule 4).
-	order := [][]idv.Status{
-		{idv.StatusCreated}, {idv.StatusInProgress}, {idv.StatusSubmitted},
-		{idv.StatusPassed, idv.StatusFailed, idv.StatusResubmissionRequested}, {idv.StatusNeedsReview},
-		{idv.StatusApproved, idv.StatusDeclined, idv.StatusExpired, idv.StatusAbandoned},
+	// Older producers' quoted strings, and lower-case hex.
+	for in, want := range map[string]string{`"a b"`: "a b", `"a\"b"`: `a"b`, `x"y z"`: "xy z", "zo%c3%ab": "zoë", "Zoë": "Zoë"} {
+		if got, err := idv.DecodeHeaderValue(in); err != nil || got != want {
+			t.Errorf("DecodeHeaderValue(%q) = %q, %v; want %q", in, got, err, want)
+		}
 	}
-	for i, group := range order {
-		for _, s := range group {
-			if s.Rank() != i+1 {
-				t.Errorf("%s has rank %d, want %d", s, s.Rank(), i+1)
+}
+
+// FuzzHeaderValue: every string round-trips, and an encoded value is
+// printable ASCII without space or double quote.
+func FuzzHeaderValue(f *testing.F) {
+	for _, s := range []string{"inq 1", "50%", `"q"`, "Zoë", "%zz", "\x00"} {
+		f.Add(s)
+	}
+	f.Fuzz(func(t *testing.T, s string) {
+		enc := idv.EncodeHeaderValue(s)
+		for i := 0; i < len(enc); i++ {
+			if c := enc[i]; c <= ' ' || c > '~' || c == '"' {
+				t.Fatalf("EncodeHeaderValue(%q) = %q holds %q", s, enc, c)
 			}
 		}
-	}
-	if idv.Status("bogus").Valid() || idv.Check("bogus").Valid() || idv.Result("bogus").Valid() || idv.DecidedBy("x").Valid() {
-		t.Error("unknown values are valid")
-	}
-	if idv.VerificationSubject("persona", idv.StatusApproved) != "idv.events.persona.verification.approved" ||
-		idv.CheckSubject("credas", idv.CheckRightToWork) != "idv.events.credas.check.right_to_work" {
-		t.Error("subjects")
-	}
+		dec, err := idv.DecodeHeaderValue(enc)
+		if strings.ToValidUTF8(s, "\uFFFD") != s {
+			if err == nil {
+				t.Fatalf("%q is not UTF-8 but decoded to %q", s, dec)
+			}
+			return
+		}
+		if err != nil || dec != s {
+			t.Fatalf("round trip of %q: %q, %v", s, dec, err)
+		}
+	})
 }

@@ -1,18 +1,34 @@
 package idv
 
 import (
+	"slices"
 	"time"
 )
+
+// EventType is the CloudEvent type of a normalized event.
+type EventType string
 
 // The CloudEvent types the normalizer emits.
 const (
 	// TypeVerificationUpdated: a verification's unified status changed.
 	// Data: [VerificationUpdated].
-	TypeVerificationUpdated = "io.idvbus.verification.updated.v1"
+	TypeVerificationUpdated EventType = "io.idvbus.verification.updated.v1"
 	// TypeCheckCompleted: one check within a verification reported a result.
 	// Data: [CheckCompleted].
-	TypeCheckCompleted = "io.idvbus.check.completed.v1"
+	TypeCheckCompleted EventType = "io.idvbus.check.completed.v1"
 )
+
+// eventTypes are the types the normalizer emits; [EventTypes] hands out copies.
+var eventTypes = [...]EventType{TypeVerificationUpdated, TypeCheckCompleted}
+
+// EventTypes returns every event type the normalizer emits, in a new slice.
+func EventTypes() []EventType { return slices.Clone(eventTypes[:]) }
+
+// Valid reports whether t is one of the types the normalizer emits.
+func (t EventType) Valid() bool { return t == TypeVerificationUpdated || t == TypeCheckCompleted }
+
+// StreamEvents is the JetStream stream the normalizer stores its events in.
+const StreamEvents = "IDV_EVENTS"
 
 // SchemaBaseURL is where the JSON Schemas of schemas/ are published; an
 // event's dataschema is SchemaBaseURL + "<type without the io.idvbus. prefix>.json".
@@ -20,7 +36,7 @@ const SchemaBaseURL = "https://raw.githubusercontent.com/idvbus/idvbus/main/sche
 
 // SchemaURL returns the dataschema of an event type: the URL of its JSON
 // Schema file in schemas/. It is "" for an unknown type.
-func SchemaURL(eventType string) string {
+func SchemaURL(eventType EventType) string {
 	switch eventType {
 	case TypeVerificationUpdated:
 		return SchemaBaseURL + "verification.updated.v1.json"

@@ -8,9 +8,6 @@ import (
 	"strings"
 )
 
-// DecisionStatuses are the statuses a subscriber receives by default.
-var DecisionStatuses = []Status{StatusApproved, StatusDeclined, StatusNeedsReview}
-
 // Filter selects normalized events by vendor, type, status and check. An
 // empty list puts no constraint, with one rule for the event types: when
 // Types is empty, verification events are chosen if Statuses is set, and
@@ -20,17 +17,20 @@ var DecisionStatuses = []Status{StatusApproved, StatusDeclined, StatusNeedsRevie
 //
 // A Filter is both a JetStream subject filter ([Filter.Subjects], applied by
 // the server) and a predicate ([Filter.Match]); the two always agree.
+//
+// The yaml tags name the keys of a subscriber's filter in idvbus's config
+// file; they need no YAML package here.
 type Filter struct {
 	// Vendors are the vendors whose events are chosen; empty: every vendor.
 	Vendors []string `yaml:"vendors"`
 	// Types are the event types chosen (io.idvbus.verification.updated.v1,
 	// io.idvbus.check.completed.v1); empty: as Statuses and Checks imply.
-	Types []string `yaml:"types"`
+	Types []EventType `yaml:"types"`
 	// Statuses are the verification statuses chosen; empty with Types and
 	// Checks empty: the three decisions (approved, declined, needs_review).
-	Statuses []string `yaml:"statuses"`
+	Statuses []Status `yaml:"statuses"`
 	// Checks are the checks whose check events are chosen.
-	Checks []string `yaml:"checks"`
+	Checks []Check `yaml:"checks"`
 }
 
 // Normalized returns f with the default applied (the zero Filter's
@@ -43,12 +43,13 @@ func (f Filter) Normalized() Filter {
 		Checks:   uniq(f.Checks),
 	}
 	if len(out.Types) == 0 && len(out.Statuses) == 0 && len(out.Checks) == 0 {
-		out.Statuses = uniq(decisionNames)
+		out.Statuses = DecisionStatuses()
+		slices.Sort(out.Statuses)
 	}
 	return out
 }
 
-func uniq(in []string) []string {
+func uniq[T ~string](in []T) []T {
 	if len(in) == 0 {
 		return nil
 	}
@@ -72,18 +73,18 @@ func (f Filter) Validate() error {
 		}
 	}
 	for _, t := range f.Types {
-		if t != TypeVerificationUpdated && t != TypeCheckCompleted {
+		if !t.Valid() {
 			errs = append(errs, fmt.Errorf("types: %q is not one of %s, %s", t, TypeVerificationUpdated, TypeCheckCompleted))
 		}
 	}
 	for _, s := range f.Statuses {
-		if !Status(s).Valid() {
-			errs = append(errs, fmt.Errorf("statuses: %q is not a status (%v)", s, Statuses))
+		if !s.Valid() {
+			errs = append(errs, fmt.Errorf("statuses: %q is not a status (%v)", s, statuses))
 		}
 	}
 	for _, c := range f.Checks {
-		if !Check(c).Valid() {
-			errs = append(errs, fmt.Errorf("checks: %q is not a check (%v)", c, Checks))
+		if !c.Valid() {
+			errs = append(errs, fmt.Errorf("checks: %q is not a check (%v)", c, checks))
 		}
 	}
 	n := f.Normalized()
@@ -99,7 +100,7 @@ func (f Filter) Validate() error {
 }
 
 // chooses reports whether events of type typ can pass the normalized filter.
-func (f Filter) chooses(typ string) bool {
+func (f Filter) chooses(typ EventType) bool {
 	if len(f.Types) > 0 {
 		return slices.Contains(f.Types, typ)
 	}
@@ -133,45 +134,44 @@ func (f Filter) Subjects() []string {
 		}
 	}
 	if n.chooses(TypeVerificationUpdated) {
-		add("verification", n.Statuses)
+		add("verification", names(n.Statuses))
 	}
 	if n.chooses(TypeCheckCompleted) {
-		add("check", n.Checks)
+		add("check", names(n.Checks))
 	}
 	slices.Sort(out)
 	return out
 }
 
-// decisionNames are DecisionStatuses as strings: the zero Filter's statuses.
-var decisionNames = func() []string {
-	out := make([]string, len(DecisionStatuses))
-	for i, s := range DecisionStatuses {
-		out[i] = string(s)
+func names[T ~string](in []T) []string {
+	out := make([]string, len(in))
+	for i, v := range in {
+		out[i] = string(v)
 	}
 	return out
-}()
+}
 
 // withDefault is f with the zero Filter's default applied, without copying
 // or sorting: what matching needs, on every delivered event.
 func (f Filter) withDefault() Filter {
 	if len(f.Types) == 0 && len(f.Statuses) == 0 && len(f.Checks) == 0 {
-		f.Statuses = decisionNames
+		f.Statuses = decisionStatuses[:] // only read: never handed out
 	}
 	return f
 }
 
 // Match reports whether an event with this type, vendor and status (of a
 // verification event) or check (of a check event) passes the filter.
-func (f Filter) Match(typ, vendor, statusOrCheck string) bool {
+func (f Filter) Match(typ EventType, vendor, statusOrCheck string) bool {
 	n := f.withDefault()
 	if !n.chooses(typ) || (len(n.Vendors) > 0 && !slices.Contains(n.Vendors, vendor)) {
 		return false
 	}
 	switch typ {
 	case TypeVerificationUpdated:
-		return len(n.Statuses) == 0 || slices.Contains(n.Statuses, statusOrCheck)
+		return len(n.Statuses) == 0 || slices.Contains(n.Statuses, Status(statusOrCheck))
 	case TypeCheckCompleted:
-		return len(n.Checks) == 0 || slices.Contains(n.Checks, statusOrCheck)
+		return len(n.Checks) == 0 || slices.Contains(n.Checks, Check(statusOrCheck))
 	}
 	return false
 }
@@ -186,7 +186,7 @@ func (f Filter) MatchSubject(subject string) bool {
 
 // ParseSubject splits an IDV_EVENTS subject into the event type it carries,
 // the vendor and the status or check. ok is false for any other subject.
-func ParseSubject(subject string) (typ, vendor, value string, ok bool) {
+func ParseSubject(subject string) (typ EventType, vendor, value string, ok bool) {
 	rest, ok := strings.CutPrefix(subject, "idv.events.")
 	vendor, rest, ok2 := strings.Cut(rest, ".")
 	kind, value, ok3 := strings.Cut(rest, ".")

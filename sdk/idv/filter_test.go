@@ -14,7 +14,7 @@ const (
 	check = idv.TypeCheckCompleted
 )
 
-var decisions = []string{"approved", "declined", "needs_review"}
+var decisions = []idv.Status{"approved", "declined", "needs_review"}
 
 func TestFilterNormalized(t *testing.T) {
 	for _, tc := range []struct {
@@ -22,16 +22,16 @@ func TestFilterNormalized(t *testing.T) {
 		in, out idv.Filter
 	}{
 		{"zero: the decisions", idv.Filter{}, idv.Filter{Statuses: decisions}},
-		{"empty lists: the decisions", idv.Filter{Vendors: []string{}, Types: []string{}, Statuses: []string{}, Checks: []string{}},
+		{"empty lists: the decisions", idv.Filter{Vendors: []string{}, Types: []idv.EventType{}, Statuses: []idv.Status{}, Checks: []idv.Check{}},
 			idv.Filter{Statuses: decisions}},
 		{"vendors only: their decisions", idv.Filter{Vendors: []string{"persona"}},
 			idv.Filter{Vendors: []string{"persona"}, Statuses: decisions}},
 		{"sorted, no repeats", idv.Filter{
-			Vendors: []string{"persona", "idwise", "persona"}, Statuses: []string{"declined", "approved", "declined"},
-			Checks: []string{"selfie", "document", "selfie"}},
-			idv.Filter{Vendors: []string{"idwise", "persona"}, Statuses: []string{"approved", "declined"}, Checks: []string{"document", "selfie"}}},
-		{"checks only: no default statuses", idv.Filter{Checks: []string{"document"}}, idv.Filter{Checks: []string{"document"}}},
-		{"types only: no default statuses", idv.Filter{Types: []string{verif}}, idv.Filter{Types: []string{verif}}},
+			Vendors: []string{"persona", "idwise", "persona"}, Statuses: []idv.Status{"declined", "approved", "declined"},
+			Checks: []idv.Check{"selfie", "document", "selfie"}},
+			idv.Filter{Vendors: []string{"idwise", "persona"}, Statuses: []idv.Status{"approved", "declined"}, Checks: []idv.Check{"document", "selfie"}}},
+		{"checks only: no default statuses", idv.Filter{Checks: []idv.Check{"document"}}, idv.Filter{Checks: []idv.Check{"document"}}},
+		{"types only: no default statuses", idv.Filter{Types: []idv.EventType{verif}}, idv.Filter{Types: []idv.EventType{verif}}},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			in := tc.in
@@ -48,7 +48,7 @@ func TestFilterNormalized(t *testing.T) {
 		})
 	}
 	// The input's lists are not sorted in place.
-	statuses := []string{"declined", "approved"}
+	statuses := []idv.Status{"declined", "approved"}
 	idv.Filter{Statuses: statuses}.Normalized()
 	if statuses[0] != "declined" {
 		t.Errorf("Normalized sorted the caller's slice: %q", statuses)
@@ -64,21 +64,21 @@ func TestFilterValidate(t *testing.T) {
 		want []string // lines; none when valid
 	}{
 		{"zero", idv.Filter{}, nil},
-		{"every event", idv.Filter{Types: []string{verif, check}}, nil},
-		{"statuses and checks", idv.Filter{Vendors: []string{"persona", "some_vendor-2"}, Statuses: []string{"approved"}, Checks: []string{"document"}}, nil},
-		{"types with their lists", idv.Filter{Types: []string{verif, check}, Statuses: []string{"declined"}, Checks: []string{"pep"}}, nil},
+		{"every event", idv.Filter{Types: []idv.EventType{verif, check}}, nil},
+		{"statuses and checks", idv.Filter{Vendors: []string{"persona", "some_vendor-2"}, Statuses: []idv.Status{"approved"}, Checks: []idv.Check{"document"}}, nil},
+		{"types with their lists", idv.Filter{Types: []idv.EventType{verif, check}, Statuses: []idv.Status{"declined"}, Checks: []idv.Check{"pep"}}, nil},
 		{"vendor name", idv.Filter{Vendors: []string{"Persona", "a.b", "*", ""}}, []string{
 			`vendors: "Persona" is not a vendor name`, `vendors: "a.b" is not a vendor name`,
 			`vendors: "*" is not a vendor name`, `vendors: "" is not a vendor name`}},
-		{"type", idv.Filter{Types: []string{"verification"}}, []string{
+		{"type", idv.Filter{Types: []idv.EventType{"verification"}}, []string{
 			`types: "verification" is not one of io.idvbus.verification.updated.v1, io.idvbus.check.completed.v1`}},
-		{"status", idv.Filter{Statuses: []string{"approvd"}}, []string{`statuses: "approvd" is not a status ` + allStatuses}},
-		{"check", idv.Filter{Checks: []string{"retina"}}, []string{`checks: "retina" is not a check ` + allChecks}},
-		{"statuses without their type", idv.Filter{Types: []string{check}, Statuses: []string{"approved"}}, []string{
+		{"status", idv.Filter{Statuses: []idv.Status{"approvd"}}, []string{`statuses: "approvd" is not a status ` + allStatuses}},
+		{"check", idv.Filter{Checks: []idv.Check{"retina"}}, []string{`checks: "retina" is not a check ` + allChecks}},
+		{"statuses without their type", idv.Filter{Types: []idv.EventType{check}, Statuses: []idv.Status{"approved"}}, []string{
 			"statuses: has no effect: types does not include io.idvbus.verification.updated.v1"}},
-		{"checks without their type", idv.Filter{Types: []string{verif}, Checks: []string{"document"}}, []string{
+		{"checks without their type", idv.Filter{Types: []idv.EventType{verif}, Checks: []idv.Check{"document"}}, []string{
 			"checks: has no effect: types does not include io.idvbus.check.completed.v1"}},
-		{"several problems", idv.Filter{Vendors: []string{"X"}, Statuses: []string{"good"}, Checks: []string{"bad"}}, []string{
+		{"several problems", idv.Filter{Vendors: []string{"X"}, Statuses: []idv.Status{"good"}, Checks: []idv.Check{"bad"}}, []string{
 			`vendors: "X" is not a vendor name`, `statuses: "good" is not a status ` + allStatuses, `checks: "bad" is not a check ` + allChecks}},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
@@ -107,20 +107,20 @@ func TestFilterSubjects(t *testing.T) {
 	}{
 		{"zero: the decisions of every vendor", idv.Filter{}, []string{
 			"idv.events.*.verification.approved", "idv.events.*.verification.declined", "idv.events.*.verification.needs_review"}},
-		{"vendors × statuses", idv.Filter{Vendors: []string{"persona", "idwise"}, Statuses: []string{"declined", "approved"}}, []string{
+		{"vendors × statuses", idv.Filter{Vendors: []string{"persona", "idwise"}, Statuses: []idv.Status{"declined", "approved"}}, []string{
 			"idv.events.idwise.verification.approved", "idv.events.idwise.verification.declined",
 			"idv.events.persona.verification.approved", "idv.events.persona.verification.declined"}},
-		{"checks only", idv.Filter{Checks: []string{"selfie", "document"}}, []string{
+		{"checks only", idv.Filter{Checks: []idv.Check{"selfie", "document"}}, []string{
 			"idv.events.*.check.document", "idv.events.*.check.selfie"}},
-		{"both types: every event", idv.Filter{Types: []string{check, verif}}, []string{
+		{"both types: every event", idv.Filter{Types: []idv.EventType{check, verif}}, []string{
 			"idv.events.*.check.*", "idv.events.*.verification.*"}},
-		{"verification type: every status", idv.Filter{Types: []string{verif}}, []string{"idv.events.*.verification.*"}},
-		{"check type of one vendor", idv.Filter{Vendors: []string{"credas"}, Types: []string{check}}, []string{"idv.events.credas.check.*"}},
-		{"statuses and checks", idv.Filter{Statuses: []string{"expired"}, Checks: []string{"pep"}}, []string{
+		{"verification type: every status", idv.Filter{Types: []idv.EventType{verif}}, []string{"idv.events.*.verification.*"}},
+		{"check type of one vendor", idv.Filter{Vendors: []string{"credas"}, Types: []idv.EventType{check}}, []string{"idv.events.credas.check.*"}},
+		{"statuses and checks", idv.Filter{Statuses: []idv.Status{"expired"}, Checks: []idv.Check{"pep"}}, []string{
 			"idv.events.*.check.pep", "idv.events.*.verification.expired"}},
-		{"both types, statuses listed", idv.Filter{Types: []string{verif, check}, Statuses: []string{"approved"}}, []string{
+		{"both types, statuses listed", idv.Filter{Types: []idv.EventType{verif, check}, Statuses: []idv.Status{"approved"}}, []string{
 			"idv.events.*.check.*", "idv.events.*.verification.approved"}},
-		{"repeats", idv.Filter{Vendors: []string{"sumsub", "sumsub"}, Statuses: []string{"approved", "approved"}}, []string{
+		{"repeats", idv.Filter{Vendors: []string{"sumsub", "sumsub"}, Statuses: []idv.Status{"approved", "approved"}}, []string{
 			"idv.events.sumsub.verification.approved"}},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
@@ -159,33 +159,32 @@ func subjectMatches(t *testing.T, filter, subject string) bool {
 // matches (JetStream refuses overlapping filter subjects).
 func TestFilterMatchAgreesWithSubjects(t *testing.T) {
 	vendors := []string{"persona", "idwise", "credas", "acme"}
-	someStatuses := []string{"approved", "declined", "created"}
-	someChecks := []string{"document", "pep"}
-	lists := map[string][][]string{
-		"vendors":  {nil, {"persona"}, {"idwise", "persona", "idwise"}},
-		"types":    {nil, {verif}, {check}, {verif, check}},
-		"statuses": {nil, {"approved"}, someStatuses},
-		"checks":   {nil, {"document"}, someChecks},
-	}
+	vendorLists := [][]string{nil, {"persona"}, {"idwise", "persona", "idwise"}}
+	typeLists := [][]idv.EventType{nil, {verif}, {check}, {verif, check}}
+	statusLists := [][]idv.Status{nil, {"approved"}, {"approved", "declined", "created"}}
+	checkLists := [][]idv.Check{nil, {"document"}, {"document", "pep"}}
 	var filters []idv.Filter
-	for _, v := range lists["vendors"] {
-		for _, ty := range lists["types"] {
-			for _, s := range lists["statuses"] {
-				for _, c := range lists["checks"] {
+	for _, v := range vendorLists {
+		for _, ty := range typeLists {
+			for _, s := range statusLists {
+				for _, c := range checkLists {
 					filters = append(filters, idv.Filter{Vendors: v, Types: ty, Statuses: s, Checks: c})
 				}
 			}
 		}
 	}
 	// Filters Validate refuses still agree with themselves.
-	filters = append(filters, idv.Filter{Types: []string{"bogus"}}, idv.Filter{Statuses: []string{"bogus"}})
+	filters = append(filters, idv.Filter{Types: []idv.EventType{"bogus"}}, idv.Filter{Statuses: []idv.Status{"bogus"}})
 
-	type event struct{ typ, kind, value string }
+	type event struct {
+		typ         idv.EventType
+		kind, value string
+	}
 	var events []event
-	for _, s := range append(idv.Statuses, "bogus") {
+	for _, s := range append(idv.Statuses(), "bogus") {
 		events = append(events, event{verif, "verification", string(s)})
 	}
-	for _, c := range append(idv.Checks, "bogus") {
+	for _, c := range append(idv.Checks(), "bogus") {
 		events = append(events, event{check, "check", string(c)})
 	}
 
@@ -232,12 +231,12 @@ func TestFilterMatchAgreesWithSubjects(t *testing.T) {
 
 func TestFilterZeroMatchesDecisionsOnly(t *testing.T) {
 	var f idv.Filter
-	for _, s := range idv.Statuses {
+	for _, s := range idv.Statuses() {
 		if got, want := f.Match(verif, "persona", string(s)), s.Decision(); got != want {
 			t.Errorf("zero filter, status %s: Match = %v, want %v", s, got, want)
 		}
 	}
-	for _, c := range idv.Checks {
+	for _, c := range idv.Checks() {
 		if f.Match(check, "persona", string(c)) {
 			t.Errorf("zero filter matches check %s", c)
 		}
@@ -246,7 +245,9 @@ func TestFilterZeroMatchesDecisionsOnly(t *testing.T) {
 
 func TestParseSubject(t *testing.T) {
 	for _, tc := range []struct {
-		subject, typ, vendor, value string
+		subject       string
+		typ           idv.EventType
+		vendor, value string
 	}{
 		{"idv.events.persona.verification.approved", verif, "persona", "approved"},
 		{"idv.events.idwise.check.document", check, "idwise", "document"},
@@ -273,7 +274,7 @@ func TestParseSubject(t *testing.T) {
 		if typ, vendor, value, ok := idv.ParseSubject(subject); ok || typ != "" || vendor != "" || value != "" {
 			t.Errorf("ParseSubject(%q) = %q, %q, %q, %v; want not ok", subject, typ, vendor, value, ok)
 		}
-		if (idv.Filter{Types: []string{verif, check}}).MatchSubject(subject) {
+		if (idv.Filter{Types: []idv.EventType{verif, check}}).MatchSubject(subject) {
 			t.Errorf("MatchSubject(%q) = true for a subject that is not an event's", subject)
 		}
 	}

@@ -1,5 +1,7 @@
 package idv
 
+import "slices"
+
 // Status is a verification's unified status.
 type Status string
 
@@ -18,13 +20,25 @@ const (
 	StatusAbandoned             Status = "abandoned"
 )
 
-// Statuses lists every unified status, in rank order.
-var Statuses = []Status{
+// statuses lists every unified status, in rank order. An array, so that no
+// caller can change the vocabulary: [Statuses] hands out copies.
+var statuses = [...]Status{
 	StatusCreated, StatusInProgress, StatusSubmitted,
 	StatusPassed, StatusFailed, StatusResubmissionRequested,
 	StatusNeedsReview,
 	StatusApproved, StatusDeclined, StatusExpired, StatusAbandoned,
 }
+
+// Statuses returns every unified status, in rank order, in a new slice the
+// caller may change.
+func Statuses() []Status { return slices.Clone(statuses[:]) }
+
+// decisionStatuses are the statuses a subscriber receives by default.
+var decisionStatuses = [...]Status{StatusApproved, StatusDeclined, StatusNeedsReview}
+
+// DecisionStatuses returns the statuses a subscriber receives by default
+// (approved, declined, needs_review), in a new slice.
+func DecisionStatuses() []Status { return slices.Clone(decisionStatuses[:]) }
 
 // Valid reports whether s is one of the unified statuses.
 func (s Status) Valid() bool { return s.Rank() > 0 }
@@ -105,17 +119,20 @@ const (
 	CheckOther                Check = "other"
 )
 
-// Checks lists every unified check.
-var Checks = []Check{
+// checks lists every unified check; [Checks] hands out copies.
+var checks = [...]Check{
 	CheckDocument, CheckSelfie, CheckLiveness, CheckFaceMatch, CheckNameCheck,
 	CheckDatabase, CheckWatchlist, CheckPEP, CheckAdverseMedia, CheckAddress,
 	CheckGovernmentValidation, CheckRightToWork, CheckRightToRent, CheckShareCode,
 	CheckSupportingDocument, CheckSafeHarbour, CheckAMLMonitoring, CheckOther,
 }
 
+// Checks returns every unified check, in a new slice the caller may change.
+func Checks() []Check { return slices.Clone(checks[:]) }
+
 // Valid reports whether c is one of the unified checks.
 func (c Check) Valid() bool {
-	for _, k := range Checks {
+	for _, k := range checks {
 		if k == c {
 			return true
 		}
@@ -139,15 +156,18 @@ const (
 	ResultCompleted Result = "completed"
 )
 
-// Results lists every unified result.
-var Results = []Result{
+// results lists every unified result; [Results] hands out copies.
+var results = [...]Result{
 	ResultPassed, ResultFailed, ResultNeedsReview, ResultPending,
 	ResultNotPerformed, ResultError, ResultCompleted,
 }
 
+// Results returns every unified result, in a new slice the caller may change.
+func Results() []Result { return slices.Clone(results[:]) }
+
 // Valid reports whether r is one of the unified results.
 func (r Result) Valid() bool {
-	for _, k := range Results {
+	for _, k := range results {
 		if k == r {
 			return true
 		}

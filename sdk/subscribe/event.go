@@ -3,10 +3,8 @@ package subscribe
 import (
 	"time"
 
-	cloudevents "github.com/cloudevents/sdk-go/v2"
 	"github.com/nats-io/nats.go"
 
-	"github.com/idvbus/idvbus/internal/bus"
 	"github.com/idvbus/idvbus/sdk/idv"
 )
 
@@ -17,10 +15,11 @@ type Event struct {
 	// this event, so it is the key to deduplicate on.
 	ID string
 	// Type is the CloudEvent type, e.g. [idv.TypeVerificationUpdated].
-	Type string
+	Type idv.EventType
 	// Source is the CloudEvent source: /sources/<configured source name>.
 	Source string
-	// Subject is the CloudEvent subject: the vendor's verification id.
+	// Subject is the CloudEvent subject: the vendor's verification id
+	// (percent-decoded from its ce-subject header).
 	Subject string
 	// Vendor is the CloudEvent's vendor extension, e.g. "persona".
 	Vendor string
@@ -40,39 +39,37 @@ type Event struct {
 // Headers of a binary-mode CloudEvent that locate it (CONTRACT.md: the
 // attributes travel as ce-* NATS headers).
 const (
-	headerID      = "ce-id"
-	headerType    = "ce-type"
-	headerSource  = "ce-source"
-	headerSubject = "ce-subject"
-	headerVendor  = "ce-" + idv.ExtensionVendor
+	headerID      = idv.HeaderPrefix + "id"
+	headerType    = idv.HeaderPrefix + "type"
+	headerSource  = idv.HeaderPrefix + "source"
+	headerSubject = idv.HeaderPrefix + "subject"
+	headerVendor  = idv.HeaderPrefix + idv.ExtensionVendor
 )
 
 // metaOf describes a delivered message from its headers alone, so that even
 // an event that does not decode can be reported.
-func metaOf(m *bus.Msg) Event {
-	h := m.Header()
+func metaOf(m *delivery) Event {
+	h := m.Headers()
 	return Event{
-		ID: first(h, headerID), Type: first(h, headerType), Source: first(h, headerSource),
-		Subject: first(h, headerSubject), Vendor: first(h, headerVendor),
-		StreamSeq: m.StreamSeq, NumDelivered: m.NumDelivered, StoredAt: m.Timestamp,
+		ID: decoded(h, headerID), Type: idv.EventType(decoded(h, headerType)), Source: decoded(h, headerSource),
+		Subject: decoded(h, headerSubject), Vendor: decoded(h, headerVendor),
+		StreamSeq: m.streamSeq, NumDelivered: m.numDelivered, StoredAt: m.storedAt,
 	}
 }
 
 // withCloudEvent fills ev's attributes from a decoded CloudEvent (which may
 // have come in structured mode, without ce-* headers).
-func withCloudEvent(ev Event, e cloudevents.Event) Event {
-	ev.ID, ev.Type, ev.Source, ev.Subject, ev.Time = e.ID(), e.Type(), e.Source(), e.Subject(), e.Time()
-	if v, ok := e.Extensions()[idv.ExtensionVendor].(string); ok {
-		ev.Vendor = v
-	}
+func withCloudEvent(ev Event, e idv.CloudEvent) Event {
+	ev.ID, ev.Type, ev.Source, ev.Subject, ev.Time, ev.Vendor = e.ID, idv.EventType(e.Type), e.Source, e.Subject, e.Time, e.Vendor()
 	return ev
 }
 
 // orderKey is the key under which a message's events are handled one at a
-// time: its verification (vendor and CloudEvent subject). Messages without
-// a subject have no order to keep.
-func orderKey(m *bus.Msg) string {
-	h := m.Header()
+// time: its verification (vendor and CloudEvent subject, as encoded in
+// their headers: the encoding is one to one). Messages without a subject
+// have no order to keep.
+func orderKey(m *delivery) string {
+	h := m.Headers()
 	subject := first(h, headerSubject)
 	if subject == "" {
 		return ""
@@ -87,4 +84,14 @@ func first(h nats.Header, key string) string {
 		return v[0]
 	}
 	return ""
+}
+
+// decoded is first, percent-decoded; a value that does not decode is
+// reported as it is (it is only used to describe an event).
+func decoded(h nats.Header, key string) string {
+	v := first(h, key)
+	if d, err := idv.DecodeHeaderValue(v); err == nil {
+		return d
+	}
+	return v
 }

@@ -8,6 +8,7 @@ import (
 	"os/signal"
 
 	"github.com/nats-io/nats.go"
+	"github.com/nats-io/nats.go/jetstream"
 
 	"github.com/idvbus/idvbus/sdk/idv"
 	"github.com/idvbus/idvbus/sdk/subscribe"
@@ -31,7 +32,11 @@ func ExampleSubscriber() {
 		log.Fatal(err)
 	}
 	defer nc.Close()
-	sub, err := subscribe.New(nc, subscribe.Options{
+	js, err := jetstream.New(nc) // or jetstream.NewWithDomain for a leaf node's domain
+	if err != nil {
+		log.Fatal(err)
+	}
+	sub, err := subscribe.New(js, subscribe.Options{
 		Durable:     "billing-kyc",
 		Concurrency: 8, // events of one verification still come one at a time
 	})

@@ -3,17 +3,15 @@ package subscribe
 import (
 	"context"
 	"fmt"
+	"log/slog"
 	"runtime/debug"
 
-	"go.uber.org/zap"
-
-	"github.com/idvbus/idvbus/internal/bus"
 	"github.com/idvbus/idvbus/sdk/idv"
 )
 
 // handle decodes one delivered event, calls its handler and settles the
 // event: the one place that decides ack, retry or give-up.
-func (s *Subscriber) handle(ctx context.Context, h handlers, m *bus.Msg) {
+func (s *Subscriber) handle(ctx context.Context, h handlers, m *delivery) {
 	ev, call, err := h.bind(m)
 	switch {
 	case err != nil:
@@ -23,7 +21,7 @@ func (s *Subscriber) handle(ctx context.Context, h handlers, m *bus.Msg) {
 		// Only a type idvbus added after this code was written gets here:
 		// the consumer's filter leaves out the types without a handler.
 		if err := m.Ack(); err != nil {
-			s.log.Debug("ack failed", append(fields(ev), zap.Error(err))...)
+			s.log.Debug("ack failed", append(fields(ev), errAttr(err))...)
 		}
 		s.log.Debug("event without handler acked", fields(ev)...)
 		return
@@ -32,11 +30,11 @@ func (s *Subscriber) handle(ctx context.Context, h handlers, m *bus.Msg) {
 	switch {
 	case err == nil:
 		if err := m.Ack(); err != nil {
-			s.log.Warn("ack failed; the event will be delivered again", append(fields(ev), zap.Error(err))...)
+			s.log.Warn("ack failed; the event will be delivered again", append(fields(ev), errAttr(err))...)
 		}
 	case stack != nil:
 		// A panic is logged where it is caught, with its stack, then retried.
-		s.log.Error("handler panicked", append(fields(ev), zap.Error(err), zap.ByteString("stack", stack))...)
+		s.log.Error("handler panicked", append(fields(ev), errAttr(err), slog.String("stack", string(stack)))...)
 		s.retry(ctx, m, ev, err)
 	default:
 		s.retry(ctx, m, ev, err)
@@ -46,9 +44,9 @@ func (s *Subscriber) handle(ctx context.Context, h handlers, m *bus.Msg) {
 // bind decodes m and returns its handler's call, or a nil call when its
 // type has no handler. An error (wrapping [ErrInvalidEvent]) means the event
 // can never be handled.
-func (h handlers) bind(m *bus.Msg) (Event, func(context.Context) error, error) {
+func (h handlers) bind(m *delivery) (Event, func(context.Context) error, error) {
 	ev := metaOf(m)
-	e, err := idv.FromNATS(m.Header(), m.Data())
+	e, err := idv.FromNATS(m.Headers(), m.Data())
 	if err != nil {
 		return ev, nil, fmt.Errorf("%w: %w", ErrInvalidEvent, err)
 	}
@@ -83,55 +81,57 @@ func safeCall(ctx context.Context, call func(context.Context) error) (stack []by
 
 // retry settles an event whose handler failed: delivered again after its
 // backoff, or given up when it is permanent or out of deliveries.
-func (s *Subscriber) retry(ctx context.Context, m *bus.Msg, ev Event, err error) {
+func (s *Subscriber) retry(ctx context.Context, m *delivery, ev Event, err error) {
 	switch {
 	case ctx.Err() != nil:
 		// Cancelled by the shutdown timeout, not the event's fault: let
 		// another process take it now, and do not count it against it.
 		if nerr := m.Nak(); nerr != nil {
-			s.log.Debug("nak failed", append(fields(ev), zap.Error(nerr))...)
+			s.log.Debug("nak failed", append(fields(ev), errAttr(nerr))...)
 		}
-		s.log.Warn("handler cancelled at shutdown; the event will be delivered again", append(fields(ev), zap.Error(err))...)
+		s.log.Warn("handler cancelled at shutdown; the event will be delivered again", append(fields(ev), errAttr(err))...)
 	case IsPermanent(err):
 		// The handler's error text is not put in the server's advisory: it
 		// may carry anything; it goes to the log and OnGiveUp.
 		s.giveUp(m, ev, err, "the handler returned a permanent error")
-	case s.o.MaxDeliveries > 0 && m.NumDelivered >= uint64(s.o.MaxDeliveries):
-		s.giveUp(m, ev, fmt.Errorf("%w (%d): %w", ErrMaxDeliveries, m.NumDelivered, err),
-			fmt.Sprintf("the handler failed on %d deliveries", m.NumDelivered))
+	case s.o.MaxDeliveries > 0 && m.numDelivered >= uint64(s.o.MaxDeliveries):
+		s.giveUp(m, ev, fmt.Errorf("%w (%d): %w", ErrMaxDeliveries, m.numDelivered, err),
+			fmt.Sprintf("the handler failed on %d deliveries", m.numDelivered))
 	default:
-		delay := s.o.backoff(m.NumDelivered)
+		delay := s.o.backoff(m.numDelivered)
 		if nerr := m.NakWithDelay(delay); nerr != nil {
 			// Without the nak it comes back after the ack wait instead.
-			s.log.Debug("nak failed", append(fields(ev), zap.Error(nerr))...)
+			s.log.Debug("nak failed", append(fields(ev), errAttr(nerr))...)
 		}
-		s.log.Warn("handler failed; retrying", append(fields(ev), zap.Duration("retry_in", delay), zap.Error(err))...)
+		s.log.Warn("handler failed; retrying", append(fields(ev), slog.Duration("retry_in", delay), errAttr(err))...)
 	}
 }
 
 // giveUp terminates an event that will never be handled, logs it and tells
 // OnGiveUp. reason goes to the server's termination advisory.
-func (s *Subscriber) giveUp(m *bus.Msg, ev Event, err error, reason string) {
-	if terr := m.Term(reason); terr != nil {
-		s.log.Warn("terminate failed; the event will be delivered again", append(fields(ev), zap.Error(terr))...)
+func (s *Subscriber) giveUp(m *delivery, ev Event, err error, reason string) {
+	if terr := m.term(reason); terr != nil {
+		s.log.Warn("terminate failed; the event will be delivered again", append(fields(ev), errAttr(terr))...)
 	}
-	s.log.Error("event given up", append(fields(ev), zap.Error(err))...)
+	s.log.Error("event given up", append(fields(ev), errAttr(err))...)
 	if s.o.OnGiveUp == nil {
 		return
 	}
 	defer func() {
 		if r := recover(); r != nil {
-			s.log.Error("OnGiveUp panicked", append(fields(ev), zap.Any("panic", r), zap.ByteString("stack", debug.Stack()))...)
+			s.log.Error("OnGiveUp panicked", append(fields(ev), slog.String("panic", fmt.Sprint(r)), slog.String("stack", string(debug.Stack())))...)
 		}
 	}()
 	s.o.OnGiveUp(ev, err)
 }
 
-// fields are the log fields that identify an event; never its data.
-func fields(ev Event) []zap.Field {
-	return []zap.Field{
-		zap.String("event_id", ev.ID), zap.String("type", ev.Type), zap.String("vendor", ev.Vendor),
-		zap.String("verification_id", ev.Subject), zap.Uint64("stream_seq", ev.StreamSeq),
-		zap.Uint64("attempt", ev.NumDelivered),
+// fields are the log attributes that identify an event; never its data.
+func fields(ev Event) []any {
+	return []any{
+		slog.String("event_id", ev.ID), slog.String("type", string(ev.Type)), slog.String("vendor", ev.Vendor),
+		slog.String("verification_id", ev.Subject), slog.Uint64("stream_seq", ev.StreamSeq),
+		slog.Uint64("attempt", ev.NumDelivered),
 	}
 }
+
+func errAttr(err error) slog.Attr { return slog.String("error", err.Error()) }

@@ -3,12 +3,11 @@ package subscribe
 import (
 	"errors"
 	"fmt"
+	"log/slog"
 	"regexp"
 	"slices"
 	"strings"
 	"time"
-
-	"go.uber.org/zap"
 
 	"github.com/idvbus/idvbus/sdk/idv"
 )
@@ -66,10 +65,10 @@ type Options struct {
 	// will not deliver it again. OnGiveUp runs on the handler's goroutine
 	// and should not block.
 	OnGiveUp func(ev Event, err error)
-	// Logger receives the subscriber's logs (handler failures at warn,
+	// Logger receives the subscriber's logs (retried failures at warn,
 	// terminated events at error); nil discards them. Event bodies are never
 	// logged.
-	Logger *zap.Logger
+	Logger *slog.Logger
 }
 
 // Defaults of [Options].
@@ -167,7 +166,7 @@ func (o Options) withDefaults() Options {
 		o.ShutdownTimeout = DefaultShutdownTimeout
 	}
 	if o.Logger == nil {
-		o.Logger = zap.NewNop()
+		o.Logger = slog.New(slog.DiscardHandler)
 	}
 	return o
 }

@@ -16,7 +16,7 @@ func TestOptionsValidate(t *testing.T) {
 		want string // "" for valid; else a part of the error
 	}{
 		{"minimal", subscribe.Options{Durable: "billing"}, ""},
-		{"full", subscribe.Options{Durable: "kyc_sync-2", Filter: idv.Filter{Vendors: []string{"persona"}, Checks: []string{"selfie"}},
+		{"full", subscribe.Options{Durable: "kyc_sync-2", Filter: idv.Filter{Vendors: []string{"persona"}, Checks: []idv.Check{"selfie"}},
 			Concurrency: 8, AckWait: time.Minute, Backoff: []time.Duration{time.Second}, MaxDeliveries: 5,
 			MaxAckPending: 100, StartTime: time.Now(), ShutdownTimeout: time.Second}, ""},
 		{"no durable", subscribe.Options{}, "durable: required"},
@@ -24,7 +24,7 @@ func TestOptionsValidate(t *testing.T) {
 		{"durable upper case", subscribe.Options{Durable: "Billing"}, "durable:"},
 		{"durable too long", subscribe.Options{Durable: strings.Repeat("a", 65)}, "durable:"},
 		{"the notifier's durable", subscribe.Options{Durable: "notify-acme"}, "notifier"},
-		{"bad filter", subscribe.Options{Durable: "b", Filter: idv.Filter{Statuses: []string{"approvd"}}}, "filter: statuses"},
+		{"bad filter", subscribe.Options{Durable: "b", Filter: idv.Filter{Statuses: []idv.Status{"approvd"}}}, "filter: statuses"},
 		{"negative concurrency", subscribe.Options{Durable: "b", Concurrency: -1}, "concurrency"},
 		{"short ack wait", subscribe.Options{Durable: "b", AckWait: 500 * time.Millisecond}, "ack wait"},
 		{"zero backoff", subscribe.Options{Durable: "b", Backoff: []time.Duration{time.Second, 0}}, "backoff[1]"},
@@ -47,6 +47,6 @@ func TestOptionsValidate(t *testing.T) {
 
 func TestNewRejects(t *testing.T) {
 	if _, err := subscribe.New(nil, subscribe.Options{Durable: "b"}); err == nil {
-		t.Fatal("New accepted a nil connection")
+		t.Fatal("New accepted a nil JetStream")
 	}
 }

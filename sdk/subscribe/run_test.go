@@ -1,203 +1,186 @@
-package subscribe_test
+package subscribe
 
 import (
 	"context"
 	"errors"
-	"fmt"
-	"sync/atomic"
+	"sync"
 	"testing"
 	"time"
 
 	"github.com/nats-io/nats.go"
+	"github.com/nats-io/nats.go/jetstream"
 
-	"github.com/idvbus/idvbus/internal/bus"
-	"github.com/idvbus/idvbus/internal/natstest"
 	"github.com/idvbus/idvbus/sdk/idv"
-	"github.com/idvbus/idvbus/sdk/subscribe"
 )
 
-// TestStartAndResume: a new durable consumer starts with new events by
-// default, or at StartTime; a restarted one resumes with what it missed.
-func TestStartAndResume(t *testing.T) {
-	s := newStack(t)
-	s.publish(t, updateMsg(t, update("persona", "old", idv.StatusApproved, 1)))
-	since := time.Now()
-	s.publish(t, updateMsg(t, update("persona", "since", idv.StatusApproved, 1)))
+// failingJS answers every consumer request with err (after block, when
+// set, waits for the request's context to end and returns its error).
+type failingJS struct {
+	err   error
+	block bool
 
-	start := func(durable string, o subscribe.Options) (*recorder, func() error) {
-		var r recorder
-		o.Durable = durable
-		sub := s.subscriber(t, o)
-		sub.OnVerificationUpdated(func(_ context.Context, ev subscribe.Event, d idv.VerificationUpdated) error {
-			r.update(ev, d)
-			return nil
+	mu    sync.Mutex
+	calls int
+}
+
+func (f *failingJS) answer(ctx context.Context) (jetstream.Consumer, error) {
+	f.mu.Lock()
+	f.calls++
+	f.mu.Unlock()
+	if f.block {
+		<-ctx.Done()
+		return nil, ctx.Err()
+	}
+	return nil, f.err
+}
+
+func (f *failingJS) Consumer(ctx context.Context, _, _ string) (jetstream.Consumer, error) {
+	return f.answer(ctx)
+}
+
+func (f *failingJS) CreateConsumer(ctx context.Context, _ string, _ jetstream.ConsumerConfig) (jetstream.Consumer, error) {
+	return f.answer(ctx)
+}
+
+func (f *failingJS) UpdateConsumer(ctx context.Context, _ string, _ jetstream.ConsumerConfig) (jetstream.Consumer, error) {
+	return f.answer(ctx)
+}
+
+func (f *failingJS) Conn() *nats.Conn { return nil }
+
+func (f *failingJS) count() int {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	return f.calls
+}
+
+func testSubscriber(t *testing.T, js jetStream) *Subscriber {
+	t.Helper()
+	s, err := newSubscriber(js, Options{Durable: "test"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	s.retryMin, s.retryMax = time.Millisecond, 10*time.Millisecond
+	s.OnVerificationUpdated(func(context.Context, Event, idv.VerificationUpdated) error { return nil })
+	return s
+}
+
+// runAsync runs s until the returned cancel; the channel gets Run's result.
+func runAsync(s *Subscriber) (context.CancelFunc, <-chan error) {
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan error, 1)
+	go func() { done <- s.Run(ctx) }()
+	return cancel, done
+}
+
+func waitFor(t *testing.T, what string, cond func() bool) {
+	t.Helper()
+	deadline := time.Now().Add(20 * time.Second)
+	for !cond() {
+		if time.Now().After(deadline) {
+			t.Fatalf("timed out waiting for %s", what)
+		}
+		time.Sleep(5 * time.Millisecond)
+	}
+}
+
+func result(t *testing.T, done <-chan error) error {
+	t.Helper()
+	select {
+	case err := <-done:
+		return err
+	case <-time.After(20 * time.Second):
+		t.Fatal("Run did not return")
+		return nil
+	}
+}
+
+// TestRunRetriesTransient: while setting up its consumer fails in a way
+// that may pass (a late answer, no JetStream yet, a reconnect, a 503), Run
+// keeps trying, and returns nil once its context ends.
+func TestRunRetriesTransient(t *testing.T) {
+	for name, err := range map[string]error{
+		"API timeout":           context.DeadlineExceeded,
+		"request timeout":       nats.ErrTimeout,
+		"no responders":         nats.ErrNoResponders,
+		"reconnecting":          nats.ErrConnectionReconnecting,
+		"JetStream not enabled": jetstream.ErrJetStreamNotEnabled,
+		"leader election":       &jetstream.APIError{Code: 503, ErrorCode: 10008, Description: "JetStream system temporarily unavailable"},
+		"consumer deleted":      jetstream.ErrConsumerDoesNotExist,
+	} {
+		t.Run(name, func(t *testing.T) {
+			js := &failingJS{err: err}
+			cancel, done := runAsync(testSubscriber(t, js))
+			waitFor(t, "five attempts", func() bool { return js.count() >= 5 })
+			cancel()
+			if err := result(t, done); err != nil {
+				t.Fatalf("Run = %v after its context ended, want nil", err)
+			}
 		})
-		return &r, run(t, sub)
 	}
-	ids := func(r *recorder) []string {
-		r.mu.Lock()
-		defer r.mu.Unlock()
-		var out []string
-		for _, d := range r.updates {
-			out = append(out, d.VerificationID)
+}
+
+// TestRunContextEndsDuringSetup: a context that ends while the consumer is
+// being set up is a normal stop, not an error.
+func TestRunContextEndsDuringSetup(t *testing.T) {
+	js := &failingJS{block: true}
+	cancel, done := runAsync(testSubscriber(t, js))
+	waitFor(t, "the setup request", func() bool { return js.count() == 1 })
+	cancel()
+	if err := result(t, done); err != nil {
+		t.Fatalf("Run = %v, want nil", err)
+	}
+}
+
+// TestRunFailsFast: what no retry can fix ends Run at once, with an error
+// a caller can tell apart.
+func TestRunFailsFast(t *testing.T) {
+	for _, tc := range []struct {
+		name string
+		err  error
+		want error
+	}{
+		{"no stream", jetstream.ErrStreamNotFound, ErrStreamNotFound},
+		{"no permission", nats.ErrPermissionViolation, ErrNotPermitted},
+		{"refused", &jetstream.APIError{Code: 400, ErrorCode: 10094, Description: "consumer max ack pending exceeds system limit"}, ErrConsumerRefused},
+		{"closed", nats.ErrConnectionClosed, nats.ErrConnectionClosed},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			js := &failingJS{err: tc.err}
+			cancel, done := runAsync(testSubscriber(t, js))
+			defer cancel()
+			err := result(t, done)
+			if !errors.Is(err, tc.want) || !errors.Is(err, tc.err) {
+				t.Fatalf("Run = %v, want %v wrapping %v", err, tc.want, tc.err)
+			}
+			if n := js.count(); n != 1 {
+				t.Fatalf("%d attempts, want 1", n)
+			}
+		})
+	}
+}
+
+// TestBackoffJitter: each wait is in the upper half of a window that
+// doubles from min to max; reset starts again.
+func TestBackoffJitter(t *testing.T) {
+	b := backoff{min: 100 * time.Millisecond, max: time.Second}
+	windows := []time.Duration{100, 200, 400, 800, 1000, 1000}
+	for round := range 2 {
+		for i, w := range windows {
+			w *= time.Millisecond
+			if d := b.next(); d < w/2 || d > w {
+				t.Fatalf("round %d wait %d: %s, want within [%s, %s]", round, i, d, w/2, w)
+			}
 		}
-		return out
+		b.reset()
 	}
-
-	newOnly, stopNew := start("new-only", subscribe.Options{})
-	fromTime, _ := start("from-time", subscribe.Options{StartTime: since})
-	s.waitConsumer(t, "new-only")
-	s.publish(t, updateMsg(t, update("persona", "new", idv.StatusApproved, 1)))
-	natstest.Eventually(t, 10*time.Second, "both settled", func() bool {
-		return s.settled(t, "new-only") && s.settled(t, "from-time")
-	})
-	if got := fmt.Sprint(ids(newOnly)); got != "[new]" {
-		t.Fatalf("default start handled %s, want [new]", got)
+	// Not every wait is the same: the jitter spreads processes apart.
+	seen := map[time.Duration]bool{}
+	for range 50 {
+		b.reset()
+		seen[b.next()] = true
 	}
-	if got := fmt.Sprint(ids(fromTime)); got != "[since new]" {
-		t.Fatalf("StartTime handled %s, want [since new]", got)
+	if len(seen) < 2 {
+		t.Fatal("50 first waits were all equal: no jitter")
 	}
-
-	// Down for a while: what was stored meanwhile waits for it.
-	if err := stopNew(); err != nil {
-		t.Fatal(err)
-	}
-	// Publish once the server has dropped the stopped process's last pull
-	// request: internal/bus's Fetch stops listening at once when its context
-	// ends, and an event sent into that request would wait for the ack wait.
-	js, err := jetstreamOf(s)
-	if err != nil {
-		t.Fatal(err)
-	}
-	natstest.Eventually(t, 10*time.Second, "no pull request left", func() bool {
-		c, err := js.Consumer(context.Background(), bus.StreamEvents, "new-only")
-		return err == nil && c.CachedInfo().NumWaiting == 0
-	})
-	s.publish(t, updateMsg(t, update("persona", "while-down", idv.StatusApproved, 1)))
-	resumed, _ := start("new-only", subscribe.Options{})
-	natstest.Eventually(t, 10*time.Second, "the missed event handled", func() bool {
-		return len(ids(resumed)) == 1 && s.settled(t, "new-only")
-	})
-	if got := fmt.Sprint(ids(resumed)); got != "[while-down]" {
-		t.Fatalf("after a restart handled %s, want [while-down]", got)
-	}
-}
-
-// TestShutdownFinishesHandler: when Run's context ends during a handler,
-// Run waits for it (its context still live) and the event is acked.
-func TestShutdownFinishesHandler(t *testing.T) {
-	s := newStack(t)
-	running, release := make(chan struct{}), make(chan struct{})
-	var handlerErr atomic.Value
-	sub := s.subscriber(t, subscribe.Options{Durable: "shutdown", DeliverAll: true})
-	sub.OnVerificationUpdated(func(ctx context.Context, _ subscribe.Event, _ idv.VerificationUpdated) error {
-		close(running)
-		<-release
-		handlerErr.Store(fmt.Sprint(ctx.Err()))
-		return nil
-	})
-	s.publish(t, updateMsg(t, update("persona", "inq_1", idv.StatusApproved, 1)))
-	stop := run(t, sub)
-	<-running
-	stopped := make(chan error, 1)
-	go func() { stopped <- stop() }()
-	close(release)
-	if err := <-stopped; err != nil {
-		t.Fatal(err)
-	}
-	if got := handlerErr.Load(); got != "<nil>" {
-		t.Fatalf("handler context: %v, want live", got)
-	}
-	natstest.Eventually(t, 10*time.Second, "the event acked", func() bool { return s.settled(t, "shutdown") })
-}
-
-// TestConsumerDeletedUnderRun: Run outlives the loss of its consumer (an
-// operator deleted it): it sets it up again and goes on.
-func TestConsumerDeletedUnderRun(t *testing.T) {
-	s := newStack(t)
-	var r recorder
-	sub := s.subscriber(t, subscribe.Options{Durable: "deleted"})
-	sub.OnVerificationUpdated(func(_ context.Context, ev subscribe.Event, d idv.VerificationUpdated) error {
-		r.update(ev, d)
-		return nil
-	})
-	run(t, sub)
-	s.waitConsumer(t, "deleted")
-	js, err := jetstreamOf(s)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := js.DeleteConsumer(context.Background(), bus.StreamEvents, "deleted"); err != nil {
-		t.Fatal(err)
-	}
-	s.waitConsumer(t, "deleted") // created again by Run
-	s.publish(t, updateMsg(t, update("persona", "inq_1", idv.StatusApproved, 1)))
-	natstest.Eventually(t, 20*time.Second, "the event handled", func() bool {
-		n, _ := r.counts()
-		return n == 1 && s.settled(t, "deleted")
-	})
-}
-
-// TestServerRestart: Run rides out a NATS restart.
-func TestServerRestart(t *testing.T) {
-	s := newStack(t)
-	var r recorder
-	sub := s.subscriber(t, subscribe.Options{Durable: "restart"},
-		nats.MaxReconnects(-1), nats.ReconnectWait(50*time.Millisecond))
-	sub.OnVerificationUpdated(func(_ context.Context, ev subscribe.Event, d idv.VerificationUpdated) error {
-		r.update(ev, d)
-		return nil
-	})
-	stop := run(t, sub)
-	s.waitConsumer(t, "restart")
-	s.srv.Stop()
-	s.srv.Start()
-	// The test's own connection reconnects too (nats.go's defaults), and
-	// publishing works once JetStream has recovered its streams.
-	msg := updateMsg(t, update("persona", "inq_1", idv.StatusApproved, 1))
-	natstest.Eventually(t, 20*time.Second, "JetStream back", func() bool {
-		ctx, cancel := context.WithTimeout(context.Background(), time.Second)
-		defer cancel()
-		_, err := s.b.PublishEvents(ctx, []*nats.Msg{msg})
-		return err == nil
-	})
-	natstest.Eventually(t, 20*time.Second, "the event handled after the restart", func() bool {
-		n, _ := r.counts()
-		return n == 1 && s.settled(t, "restart")
-	})
-	if err := stop(); err != nil {
-		t.Fatal(err)
-	}
-}
-
-// TestRunErrors: Run fails at once when it cannot work, and a Subscriber
-// runs once at a time.
-func TestRunErrors(t *testing.T) {
-	s := newStack(t)
-	ctx := context.Background()
-
-	none := s.subscriber(t, subscribe.Options{Durable: "none"})
-	if err := none.Run(ctx); !errors.Is(err, subscribe.ErrNoHandler) {
-		t.Fatalf("no handler: %v, want ErrNoHandler", err)
-	}
-	// The zero filter chooses decisions only: a check handler has nothing.
-	checks := s.subscriber(t, subscribe.Options{Durable: "checks"})
-	checks.OnCheckCompleted(func(context.Context, subscribe.Event, idv.CheckCompleted) error { return nil })
-	if err := checks.Run(ctx); !errors.Is(err, subscribe.ErrNoHandler) {
-		t.Fatalf("check handler, decisions filter: %v, want ErrNoHandler", err)
-	}
-
-	sub := s.subscriber(t, subscribe.Options{Durable: "once"})
-	sub.OnVerificationUpdated(func(context.Context, subscribe.Event, idv.VerificationUpdated) error { return nil })
-	run(t, sub)
-	s.waitConsumer(t, "once")
-	if err := sub.Run(ctx); !errors.Is(err, subscribe.ErrRunning) {
-		t.Fatalf("second Run: %v, want ErrRunning", err)
-	}
-	defer func() {
-		if recover() == nil {
-			t.Fatal("registering a handler after Run did not panic")
-		}
-	}()
-	sub.OnCheckCompleted(func(context.Context, subscribe.Event, idv.CheckCompleted) error { return nil })
 }

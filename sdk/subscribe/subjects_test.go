@@ -15,7 +15,7 @@ import (
 func TestSubjects(t *testing.T) {
 	upd := func(context.Context, Event, idv.VerificationUpdated) error { return nil }
 	chk := func(context.Context, Event, idv.CheckCompleted) error { return nil }
-	both := []string{idv.TypeVerificationUpdated, idv.TypeCheckCompleted}
+	both := []idv.EventType{idv.TypeVerificationUpdated, idv.TypeCheckCompleted}
 	for _, tc := range []struct {
 		name string
 		f    idv.Filter
@@ -28,9 +28,9 @@ func TestSubjects(t *testing.T) {
 			"idv.events.*.check.*", "idv.events.*.verification.*"}},
 		{"both types, status handler only", idv.Filter{Types: both, Vendors: []string{"persona"}}, handlers{updated: upd}, []string{
 			"idv.events.persona.verification.*"}},
-		{"statuses and checks, check handler only", idv.Filter{Statuses: []string{"approved"}, Checks: []string{"selfie"}},
+		{"statuses and checks, check handler only", idv.Filter{Statuses: []idv.Status{"approved"}, Checks: []idv.Check{"selfie"}},
 			handlers{check: chk}, []string{"idv.events.*.check.selfie"}},
-		{"statuses and checks, status handler only", idv.Filter{Statuses: []string{"approved"}, Checks: []string{"selfie"}},
+		{"statuses and checks, status handler only", idv.Filter{Statuses: []idv.Status{"approved"}, Checks: []idv.Check{"selfie"}},
 			handlers{updated: upd}, []string{"idv.events.*.verification.approved"}},
 		{"decisions, check handler only", idv.Filter{}, handlers{check: chk}, nil},
 		{"no handler", idv.Filter{Types: both}, handlers{}, nil},

@@ -4,29 +4,21 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"log/slog"
 	"slices"
 	"sync"
 	"time"
 
 	"github.com/nats-io/nats.go"
-	"go.uber.org/zap"
+	"github.com/nats-io/nats.go/jetstream"
 
-	"github.com/idvbus/idvbus/internal/bus"
-	"github.com/idvbus/idvbus/internal/config"
 	"github.com/idvbus/idvbus/sdk/idv"
 )
 
-const (
-	// fetchWait bounds one pull request: it is also how long Run may take to
-	// return after its context ended, and an idle subscriber sends one pull
-	// per fetchWait, which costs the server nothing worth counting.
-	fetchWait = time.Second
-	// retryMin and retryMax bound the wait before consuming again after the
-	// server refused a pull (e.g. its consumer was deleted, or a cluster is
-	// electing a leader): quick at first, then no more than twice a minute.
-	retryMin = time.Second
-	retryMax = 30 * time.Second
-)
+// fetchWait bounds one pull request: it is also how long Run may take to
+// return after its context ended, and an idle subscriber sends one pull per
+// fetchWait, which costs the server nothing worth counting.
+const fetchWait = time.Second
 
 // ErrRunning is returned by [Subscriber.Run] while another Run of the same
 // Subscriber is going on.
@@ -38,9 +30,10 @@ var ErrRunning = errors.New("subscribe: already running")
 // its acknowledgement, delivery and ordering guarantees.
 type Subscriber struct {
 	o   Options
-	nc  *nats.Conn
-	bus *bus.Bus
-	log *zap.Logger
+	js  jetStream
+	log *slog.Logger
+	// retryMin and retryMax bound Run's backoff (tests shorten them).
+	retryMin, retryMax time.Duration
 
 	mu       sync.Mutex
 	started  bool // handlers can no longer change
@@ -54,23 +47,24 @@ type handlers struct {
 	check   func(context.Context, Event, idv.CheckCompleted) error
 }
 
-// New checks o and binds a subscriber to nc; it does no I/O. The connection
-// stays the caller's: close it after Run returned.
-func New(nc *nats.Conn, o Options) (*Subscriber, error) {
-	if nc == nil {
-		return nil, errors.New("subscribe: nil NATS connection")
+// New checks o and binds a subscriber to js, the caller's JetStream (made
+// with jetstream.New or jetstream.NewWithDomain on the caller's own
+// connection); it does no I/O. The connection stays the caller's: close it
+// after Run returned.
+func New(js jetstream.JetStream, o Options) (*Subscriber, error) {
+	if js == nil {
+		return nil, errors.New("subscribe: nil JetStream")
 	}
+	return newSubscriber(js, o)
+}
+
+func newSubscriber(js jetStream, o Options) (*Subscriber, error) {
 	if err := o.Validate(); err != nil {
 		return nil, fmt.Errorf("subscribe: %w", err)
 	}
 	o = o.withDefaults()
-	log := o.Logger.With(zap.String("durable", o.Durable))
-	// Only the consumer API is used: the stream configuration is not ours.
-	b, err := bus.New(nc, config.JetStream{}, log)
-	if err != nil {
-		return nil, fmt.Errorf("subscribe: %w", err)
-	}
-	return &Subscriber{o: o, nc: nc, bus: b, log: log}, nil
+	return &Subscriber{o: o, js: js, log: o.Logger.With(slog.String("durable", o.Durable)),
+		retryMin: retryMin, retryMax: retryMax}, nil
 }
 
 // OnVerificationUpdated registers h for [idv.TypeVerificationUpdated] events:
@@ -107,11 +101,15 @@ func (s *Subscriber) mustNotHaveStarted() {
 // back to the server for another process, waits for the running handlers
 // (their context is cancelled after Options.ShutdownTimeout) and returns nil.
 //
-// Run returns an error at once when the consumer cannot be set up (no
-// IDV_EVENTS stream, no permission, no handler for the filter's events:
-// [ErrNoHandler]). Later failures (a lost connection, a consumer deleted
-// under it) are logged and retried until ctx ends, unless the connection was
-// closed.
+// Transient failures, while setting the consumer up or later (a JetStream
+// answer that comes late, NATS down or reconnecting, a leader election, the
+// consumer deleted under it), are logged and retried with a jittered
+// exponential backoff (250 ms doubling up to 30 s) until ctx ends, when Run
+// returns nil: a service may start before NATS is reachable. Run returns an
+// error at once only for what no retry can fix: no handler for the filter's
+// events ([ErrNoHandler]), no IDV_EVENTS stream ([ErrStreamNotFound]), no
+// permission ([ErrNotPermitted]), a consumer configuration JetStream refuses
+// ([ErrConsumerRefused]), or a closed connection (nats.ErrConnectionClosed).
 func (s *Subscriber) Run(ctx context.Context) error {
 	s.mu.Lock()
 	if s.running {
@@ -131,68 +129,72 @@ func (s *Subscriber) Run(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
-	co := bus.ConsumerOptions{
-		Stream:         bus.StreamEvents,
-		Durable:        s.o.Durable,
-		Description:    "idvbus subscribe: " + s.o.Durable,
-		FilterSubjects: subjects,
-		AckWait:        s.o.AckWait,
-		MaxAckPending:  s.o.MaxAckPending,
-		DeliverNew:     !s.o.DeliverAll && s.o.StartTime.IsZero(),
-		StartTime:      s.o.StartTime,
-	}
-	if err := s.bus.EnsureConsumer(ctx, co); err != nil {
-		return fmt.Errorf("subscribe: %w", err)
-	}
-	s.log.Info("subscriber running", zap.Strings("subjects", subjects), zap.Int("concurrency", s.o.Concurrency))
-	wait := retryMin
+	cc := s.o.consumerConfig(subjects)
+	bo := backoff{min: s.retryMin, max: s.retryMax}
+	var cons jetstream.Consumer
+	running := false // the consumer was set up once: later errors are never fatal
 	for {
 		start := time.Now()
+		if cons == nil {
+			cons, err = ensureConsumer(ctx, s.js, cc)
+		}
 		if err == nil {
-			err = s.consume(ctx, h)
+			if !running {
+				running = true
+				s.log.Info("subscriber running", slog.Any("subjects", subjects), slog.Int("concurrency", s.o.Concurrency))
+			}
+			err = s.consume(ctx, cons, h)
+			cons = nil // look it up again: it may be gone
 		}
 		if ctx.Err() != nil {
 			return nil
 		}
-		if s.nc.IsClosed() {
+		if conn := s.js.Conn(); conn != nil && conn.IsClosed() {
 			return fmt.Errorf("subscribe: %w", nats.ErrConnectionClosed)
 		}
-		if time.Since(start) > retryMax {
-			wait = retryMin // it had worked for a while: a new incident
+		if !running {
+			if perr := permanent(err, s.js.Conn()); perr != nil {
+				return fmt.Errorf("subscribe: %w", perr)
+			}
 		}
-		s.log.Warn("consuming failed; retrying", zap.Duration("retry_in", wait), zap.Error(err))
-		select {
-		case <-ctx.Done():
+		if time.Since(start) > s.retryMax {
+			bo.reset() // it had worked for a while: a new incident
+		}
+		wait := bo.next()
+		s.log.Warn("subscriber failed; retrying", slog.Duration("retry_in", wait), slog.String("error", errText(err)))
+		if !sleep(ctx, wait) {
 			return nil
-		case <-time.After(wait):
 		}
-		wait = min(2*wait, retryMax)
-		err = s.bus.EnsureConsumer(ctx, co)
 	}
 }
 
-// consume pulls and handles events until ctx ends or a pull fails.
-func (s *Subscriber) consume(ctx context.Context, h handlers) error {
-	p, err := s.bus.Puller(ctx, bus.StreamEvents, s.o.Durable)
-	if err != nil {
-		return err
+// errText is err's text, "" for nil (consume may end without an error when
+// the server ends a pull).
+func errText(err error) string {
+	if err == nil {
+		return ""
 	}
-	return p.Work(ctx, bus.WorkOptions{
-		Concurrency: s.o.Concurrency,
-		Key:         orderKey,
+	return err.Error()
+}
+
+// consume pulls and handles events until ctx ends or a pull fails.
+func (s *Subscriber) consume(ctx context.Context, cons jetstream.Consumer, h handlers) error {
+	return work(ctx, cons, workOptions{
+		concurrency: s.o.Concurrency,
+		key:         orderKey,
 		// A third of the ack wait: two keep-alives may be lost before the
 		// server gives a held event to another process.
-		KeepAlive:       s.o.AckWait / 3,
-		FetchWait:       fetchWait,
-		ShutdownTimeout: s.o.ShutdownTimeout,
-	}, func(ctx context.Context, m *bus.Msg) { s.handle(ctx, h, m) })
+		keepAlive:       s.o.AckWait / 3,
+		fetchWait:       fetchWait,
+		shutdownTimeout: s.o.ShutdownTimeout,
+	}, func(ctx context.Context, m *delivery) { s.handle(ctx, h, m) })
 }
 
 // subjects returns the consumer's filter subjects: those of f, restricted to
 // the event types that have a handler (the others would only be acked).
 func subjects(f idv.Filter, h handlers) ([]string, error) {
 	n := f.Normalized()
-	var chosen []string
+	var chosen []idv.EventType
 	for _, subj := range n.Subjects() {
 		if typ, _, _, ok := idv.ParseSubject(subj); ok && !slices.Contains(chosen, typ) {
 			chosen = append(chosen, typ)

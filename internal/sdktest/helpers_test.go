@@ -1,19 +1,20 @@
-package subscribe_test
+package sdktest_test
 
 import (
 	"context"
 	"errors"
 	"fmt"
+	"log/slog"
 	"sync"
 	"testing"
 	"time"
 
 	"github.com/nats-io/nats.go"
 	"github.com/nats-io/nats.go/jetstream"
-	"go.uber.org/zap/zaptest"
 
 	"github.com/idvbus/idvbus/internal/bus"
 	"github.com/idvbus/idvbus/internal/config"
+	"github.com/idvbus/idvbus/internal/events"
 	"github.com/idvbus/idvbus/internal/natstest"
 	"github.com/idvbus/idvbus/sdk/idv"
 	"github.com/idvbus/idvbus/sdk/subscribe"
@@ -33,17 +34,32 @@ func newStack(t *testing.T) *stack {
 }
 
 // subscriber builds a Subscriber on its own connection, as a separate
-// service would. o.Logger defaults to the test's logger.
+// service would. o.Logger defaults to the test's log.
 func (s *stack) subscriber(t *testing.T, o subscribe.Options, opts ...nats.Option) *subscribe.Subscriber {
 	t.Helper()
+	return newSubscriber(t, s.srv.Connect(t, opts...), o)
+}
+
+// newSubscriber builds a Subscriber on nc's JetStream.
+func newSubscriber(t *testing.T, nc *nats.Conn, o subscribe.Options) *subscribe.Subscriber {
+	t.Helper()
 	if o.Logger == nil {
-		o.Logger = zaptest.NewLogger(t)
+		o.Logger = testLogger(t)
 	}
-	sub, err := subscribe.New(s.srv.Connect(t, opts...), o)
+	js, err := jetstream.New(nc)
+	if err != nil {
+		t.Fatal(err)
+	}
+	sub, err := subscribe.New(js, o)
 	if err != nil {
 		t.Fatal(err)
 	}
 	return sub
+}
+
+// testLogger writes to the test's log.
+func testLogger(t *testing.T) *slog.Logger {
+	return slog.New(slog.NewTextHandler(t.Output(), &slog.HandlerOptions{Level: slog.LevelDebug}))
 }
 
 // run runs sub until the returned stop is called (or the test ends); stop
@@ -111,19 +127,19 @@ func update(vendor, verification string, status idv.Status, rev uint64) idv.Veri
 	}
 }
 
-func meta(vendor, verification, kind string, n uint64) idv.Meta {
-	return idv.Meta{ID: fmt.Sprintf("%s:%s:%s:%d", vendor, verification, kind, n), Source: vendor,
+func meta(vendor, verification, kind string, n uint64) events.Meta {
+	return events.Meta{ID: fmt.Sprintf("%s:%s:%s:%d", vendor, verification, kind, n), Source: vendor,
 		Vendor: vendor, Subject: verification, Time: at}
 }
 
 // updateMsg encodes d as the normalizer stores it.
 func updateMsg(t *testing.T, d idv.VerificationUpdated) *nats.Msg {
 	t.Helper()
-	e, err := idv.NewVerificationUpdated(meta(d.Vendor, d.VerificationID, "status", d.Revision), d)
+	e, err := events.NewVerificationUpdated(meta(d.Vendor, d.VerificationID, "status", d.Revision), d)
 	if err != nil {
 		t.Fatal(err)
 	}
-	m, err := idv.ToNATS(e)
+	m, err := events.ToNATS(e)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -133,11 +149,11 @@ func updateMsg(t *testing.T, d idv.VerificationUpdated) *nats.Msg {
 
 func checkMsg(t *testing.T, d idv.CheckCompleted) *nats.Msg {
 	t.Helper()
-	e, err := idv.NewCheckCompleted(meta(d.Vendor, d.VerificationID, string(d.Check), 1), d)
+	e, err := events.NewCheckCompleted(meta(d.Vendor, d.VerificationID, string(d.Check), 1), d)
 	if err != nil {
 		t.Fatal(err)
 	}
-	m, err := idv.ToNATS(e)
+	m, err := events.ToNATS(e)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -1,4 +1,4 @@
-package subscribe_test
+package sdktest_test
 
 import (
 	"context"
@@ -14,6 +14,7 @@ import (
 	"github.com/nats-io/nats.go"
 
 	"github.com/idvbus/idvbus/internal/bus"
+	"github.com/idvbus/idvbus/internal/events"
 	"github.com/idvbus/idvbus/internal/natstest"
 	"github.com/idvbus/idvbus/sdk/idv"
 	"github.com/idvbus/idvbus/sdk/subscribe"
@@ -25,7 +26,7 @@ func TestTypedHandlers(t *testing.T) {
 	s := newStack(t)
 	var r recorder
 	sub := s.subscriber(t, subscribe.Options{Durable: "typed", DeliverAll: true,
-		Filter: idv.Filter{Types: []string{idv.TypeVerificationUpdated, idv.TypeCheckCompleted}}})
+		Filter: idv.Filter{Types: []idv.EventType{idv.TypeVerificationUpdated, idv.TypeCheckCompleted}}})
 	sub.OnVerificationUpdated(func(_ context.Context, ev subscribe.Event, d idv.VerificationUpdated) error {
 		r.update(ev, d)
 		return nil
@@ -110,7 +111,7 @@ func TestFilter(t *testing.T) {
 	s := newStack(t)
 	var r recorder
 	sub := s.subscriber(t, subscribe.Options{Durable: "filtered", DeliverAll: true,
-		Filter: idv.Filter{Vendors: []string{"persona"}, Statuses: []string{"approved"}}})
+		Filter: idv.Filter{Vendors: []string{"persona"}, Statuses: []idv.Status{"approved"}}})
 	sub.OnVerificationUpdated(func(_ context.Context, ev subscribe.Event, d idv.VerificationUpdated) error {
 		r.update(ev, d)
 		return nil
@@ -200,7 +201,7 @@ func TestInvalidEvents(t *testing.T) {
 	})
 	subject := idv.VerificationSubject("persona", idv.StatusApproved)
 	notCE := &nats.Msg{Subject: subject, Data: []byte(`{"hello":"world"}`)}
-	badData, err := idv.EncodeNATS(idv.TypeVerificationUpdated, meta("persona", "inq_1", "status", 1), []byte(`{"revision":"x"`))
+	badData, err := events.EncodeNATS(idv.TypeVerificationUpdated, meta("persona", "inq_1", "status", 1), []byte(`{"revision":"x"`))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -258,7 +259,7 @@ func TestUnknownTypeAcked(t *testing.T) {
 		r.update(ev, d)
 		return nil
 	})
-	future, err := idv.EncodeNATS("io.idvbus.verification.updated.v2", meta("persona", "inq_1", "v2", 1), []byte(`{}`))
+	future, err := events.EncodeNATS("io.idvbus.verification.updated.v2", meta("persona", "inq_1", "v2", 1), []byte(`{}`))
 	if err != nil {
 		t.Fatal(err)
 	}

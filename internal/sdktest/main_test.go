@@ -1,4 +1,4 @@
-package subscribe_test
+package sdktest_test
 
 import (
 	"testing"

@@ -12,18 +12,24 @@ TAG     ?= local
 export TESTCONTAINERS_RYUK_DISABLED := true
 export TESTCONTAINERS_HOST_OVERRIDE ?= 127.0.0.1
 
-.PHONY: all test test-short vet build images fuzz bench chaos chaos-short run clean up down config-docs
+# The subscriber SDK (sdk/) is a module of its own, which ./... does not
+# descend into: test, test-short, vet and fuzz run it as well.
+SDK     := sdk
+
+.PHONY: all test test-short vet build images fuzz bench chaos chaos-short run clean up down config-docs sdk-check
 
 all: build test
 
-## test: vet, then every test with the race detector (container tests skip without Docker
-## unless IDVBUS_REQUIRE_DOCKER=1, as in CI).
+## test: vet, then every test with the race detector, the server's and the SDK's
+## (container tests skip without Docker unless IDVBUS_REQUIRE_DOCKER=1, as in CI).
 test: vet
 	$(GO) test -race -count=1 -timeout 15m $(PKGS)
+	cd $(SDK) && $(GO) test -race -count=1 -timeout 5m ./...
 
 ## test-short: unit and in-process tests only (no containers).
 test-short:
 	$(GO) test -short -count=1 $(PKGS)
+	cd $(SDK) && $(GO) test -short -count=1 ./...
 
 ## config-docs: regenerate docs/config.md and schemas/config.schema.json after changing a config key.
 config-docs:
@@ -32,6 +38,12 @@ config-docs:
 vet:
 	@test -z "$$(gofmt -l $$(git ls-files '*.go' 2>/dev/null || find . -name '*.go'))" || { echo "gofmt needed:"; gofmt -l .; exit 1; }
 	$(GO) vet $(PKGS)
+	cd $(SDK) && $(GO) vet ./...
+
+## sdk-check: a fresh module requiring only the SDK builds the README's subscriber
+## example, and its module graph holds no server dependency (tools/sdk-consumer-check.sh).
+sdk-check:
+	GO=$(GO) tools/sdk-consumer-check.sh
 
 ## build: static binaries for this machine into bin/.
 build:
@@ -81,10 +93,10 @@ down:
 ## fuzz: run every fuzz target for FUZZTIME each (default 10s).
 FUZZTIME ?= 10s
 fuzz:
-	@set -e; for pkg in $$($(GO) list ./...); do \
+	@set -e; for mod in . $(SDK); do (cd $$mod && for pkg in $$($(GO) list ./...); do \
 	  for t in $$($(GO) test -list '^Fuzz' $$pkg | grep '^Fuzz' || true); do \
 	    echo "fuzz $$pkg $$t"; $(GO) test -run '^$$' -fuzz "^$$t$$" -fuzztime $(FUZZTIME) $$pkg; \
-	  done; done
+	  done; done); done
 
 ## bench: the benchmarks of docs/benchmarks.md.
 bench:

@@ -22,7 +22,7 @@ const (
 // CloudEvent is a CloudEvents 1.0 event as idvbus moves it: the context
 // attributes, the extension attributes (as strings, the form they take in
 // ce-* headers) and the data as bytes. It is a small type of its own so that
-// consumers need no CloudEvents library (decisions.md, D30); its JSON
+// consumers need no CloudEvents library (decisions.md, D32); its JSON
 // encoding is the structured mode of the JSON event format.
 type CloudEvent struct {
 	SpecVersion string

@@ -4,6 +4,9 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/idvbus/idvbus/internal/events"
+	"github.com/idvbus/idvbus/sdk/idv"
 )
 
 func TestTailOptions(t *testing.T) {
@@ -55,5 +58,37 @@ func TestStringListSplitsAndRepeats(t *testing.T) {
 	_ = l.Set(",")
 	if l.String() != "a,b,c" {
 		t.Fatalf("%q", l.String())
+	}
+}
+
+// TestTailReadsEncodedSubject: an event whose verification id needs
+// percent-encoding in ce-subject is shown, and chosen by --verification,
+// with the id as the vendor sent it.
+func TestTailReadsEncodedSubject(t *testing.T) {
+	const verification = `inq 7 "50%" Zoë`
+	at := time.Date(2026, 1, 2, 15, 0, 0, 0, time.UTC)
+	e, err := events.NewVerificationUpdated(events.Meta{ID: "evt-7", Source: "persona", Vendor: "persona", Subject: verification, Time: at},
+		idv.VerificationUpdated{VerificationID: verification, Vendor: "persona", Source: "persona", Status: idv.StatusApproved,
+			Terminal: true, DecidedBy: idv.DecidedByVendor, Revision: 2, VendorEvent: "inquiry.approved", OccurredAt: at, ReceivedAt: at,
+			Raw: idv.RawRef{Stream: "IDV_RAW", Seq: 1}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	m, err := events.ToNATS(e)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if m.Header.Get("ce-subject") == verification {
+		t.Fatal("ce-subject was written raw")
+	}
+	ev, err := idv.FromNATS(m.Header, m.Data)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if line := eventLine(ev); !strings.Contains(line, verification+" approved rev 2") {
+		t.Errorf("line %q does not show the verification id as sent", line)
+	}
+	if f := (tailFlags{verifications: stringList{verification}}); !f.keeps(ev) {
+		t.Error("--verification with the id as sent does not choose the event")
 	}
 }

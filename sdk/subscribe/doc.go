@@ -2,12 +2,28 @@
 // CloudEvents in the JetStream stream IDV_EVENTS) with typed handlers, through
 // a durable consumer that remembers across restarts what was handled:
 //
-//	s, err := subscribe.New(nc, subscribe.Options{Durable: "billing"})
+//	js, err := jetstream.New(nc) // your connection; jetstream.NewWithDomain for a domain
+//	if err != nil { ... }
+//	s, err := subscribe.New(js, subscribe.Options{Durable: "billing"})
 //	if err != nil { ... }
 //	s.OnVerificationUpdated(func(ctx context.Context, ev subscribe.Event, d idv.VerificationUpdated) error {
 //		return accounts.SetKYC(ctx, d.ReferenceID, d.Status, ev.ID)
 //	})
 //	err = s.Run(ctx) // until ctx ends
+//
+// The package is part of the module github.com/idvbus/idvbus/sdk, which
+// needs only nats.go: nothing of the idvbus server comes into a consumer's
+// build or module graph. Logs go to [Options.Logger] (log/slog; nil
+// discards them).
+//
+// # Start-up and failures
+//
+// [Subscriber.Run] may start before NATS or idvbus: it retries transient
+// failures (NATS down or slow, a reconnect, a leader election, its consumer
+// deleted) with a jittered exponential backoff until its context ends, and
+// then returns nil. It returns an error at once only for what no retry can
+// fix: [ErrNoHandler], [ErrStreamNotFound], [ErrNotPermitted],
+// [ErrConsumerRefused] or a closed connection.
 //
 // # Acknowledgement
 //

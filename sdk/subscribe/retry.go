@@ -9,6 +9,8 @@ import (
 
 	"github.com/nats-io/nats.go"
 	"github.com/nats-io/nats.go/jetstream"
+
+	"github.com/idvbus/idvbus/sdk/idv"
 )
 
 // Errors [Subscriber.Run] returns at once, because no retry can fix them.
@@ -40,7 +42,10 @@ func permanent(err error, nc *nats.Conn) error {
 	case errors.Is(err, nats.ErrPermissionViolation):
 		return join(ErrNotPermitted, err)
 	case errors.Is(err, context.DeadlineExceeded) || errors.Is(err, nats.ErrTimeout):
-		if last := lastError(nc); errors.Is(last, nats.ErrPermissionViolation) && strings.Contains(last.Error(), "$JS.API") {
+		// The denied subject is the consumer API of IDV_EVENTS
+		// ($JS.API.CONSUMER.<op>.IDV_EVENTS..., or $JS.<domain>.API...).
+		if last := lastError(nc); errors.Is(last, nats.ErrPermissionViolation) &&
+			strings.Contains(last.Error(), ".API.CONSUMER.") && strings.Contains(last.Error(), "."+idv.StreamEvents) {
 			return join(ErrNotPermitted, last)
 		}
 		return nil

@@ -99,7 +99,9 @@ func (s *stack) publish(t *testing.T, msgs ...*nats.Msg) {
 }
 
 // settled reports whether the durable consumer has delivered every event it
-// chooses and none waits for an ack (or a retry).
+// chooses and none waits for an ack (or a retry). A consumer created a
+// moment ago may report nothing pending before it has its start position:
+// wait for what was handled as well.
 func (s *stack) settled(t *testing.T, durable string) bool {
 	t.Helper()
 	pending, ackPending, err := s.b.ConsumerPending(context.Background(), bus.StreamEvents, durable)

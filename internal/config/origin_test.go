@@ -265,3 +265,33 @@ func TestIngestNeedsASource(t *testing.T) {
 		}
 	}
 }
+
+// TestPrintFilterLists: a subscriber filter's typed lists ([]idv.Status and
+// the like) print as the lists of strings they are in the file, an unset
+// one as [], not null.
+func TestPrintFilterLists(t *testing.T) {
+	l := loadFile(t, `subscribers: [{name: crm, url: "http://127.0.0.1:18199/idv", secrets: ["whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw"], filter: {statuses: [approved]}}]`+"\n", nil)
+	var out bytes.Buffer
+	if err := config.Print(&out, l, true); err != nil {
+		t.Fatal(err)
+	}
+	var doc struct {
+		Settings []config.Setting `json:"settings"`
+	}
+	if err := json.Unmarshal(out.Bytes(), &doc); err != nil {
+		t.Fatalf("not JSON: %v\n%s", err, out.String())
+	}
+	got := map[string]any{}
+	for _, s := range doc.Settings {
+		got[s.Key] = s.Value
+	}
+	for key, want := range map[string]any{
+		"subscribers[0].filter.statuses": []any{"approved"},
+		"subscribers[0].filter.types":    []any{},
+		"subscribers[0].filter.checks":   []any{},
+	} {
+		if !jsonEqual(got[key], want) {
+			t.Errorf("%s = %#v, want %#v", key, got[key], want)
+		}
+	}
+}

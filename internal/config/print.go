@@ -122,11 +122,32 @@ func printNode(v reflect.Value, path string, o Origins) (*yaml.Node, error) {
 	}
 }
 
+// AsStrings returns v as a []string when it is a slice of another string
+// type (a subscriber filter's []idv.Status, say), so that it is shown as
+// the list of strings it is in the file; any other v is returned as it is.
+func AsStrings(v any) any {
+	rv := reflect.ValueOf(v)
+	if rv.Kind() != reflect.Slice || rv.Type().Elem().Kind() != reflect.String {
+		return v
+	}
+	if s, ok := v.([]string); ok {
+		return s
+	}
+	if rv.IsNil() {
+		return []string(nil)
+	}
+	out := make([]string, rv.Len())
+	for i := range out {
+		out[i] = rv.Index(i).String()
+	}
+	return out
+}
+
 // printable is the value of the setting v at path as it may be shown:
 // secrets masked, URLs without credentials, durations as text ("5s").
 func printable(path string, v reflect.Value) any {
 	secret := isSecretKey(path)
-	switch x := v.Interface().(type) {
+	switch x := AsStrings(v.Interface()).(type) {
 	case string:
 		switch {
 		case secret && x != "":

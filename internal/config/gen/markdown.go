@@ -66,7 +66,7 @@ func cell(s string) string {
 
 // formatDefault writes a default as it would be written in the file.
 func formatDefault(v any) string {
-	switch x := v.(type) {
+	switch x := config.AsStrings(v).(type) {
 	case time.Duration:
 		return config.FormatDuration(x)
 	case []time.Duration:

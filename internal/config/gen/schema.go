@@ -139,6 +139,7 @@ func leafSchema(t reflect.Type) obj {
 
 // jsonDefault is a default as a JSON value: durations as text, no nulls.
 func jsonDefault(v any) any {
+	v = config.AsStrings(v)
 	switch x := v.(type) {
 	case time.Duration:
 		return config.FormatDuration(x)

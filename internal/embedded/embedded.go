@@ -7,12 +7,14 @@ import (
 	"fmt"
 	"net"
 	"strconv"
+	"strings"
 	"time"
 
 	"github.com/nats-io/nats-server/v2/server"
 	"go.uber.org/zap"
 
 	"github.com/idvbus/idvbus/internal/config"
+	"github.com/idvbus/idvbus/internal/listen"
 )
 
 // readyTimeout bounds the wait for the server to accept clients; recovering a
@@ -21,13 +23,33 @@ const readyTimeout = 60 * time.Second
 
 // Server is a running embedded NATS server.
 type Server struct {
-	ns *server.Server
+	ns   *server.Server
+	lock *dirLock
 }
 
 // Start starts a JetStream-enabled server listening on cfg.Listen with its
 // store in cfg.StoreDir, and waits until it accepts clients. maxPayload is the
 // largest message it must accept (at least the NATS default of 1 MB is used).
+//
+// The store directory is locked first, for as long as the server runs: while
+// another process holds it, Start fails at once with [ErrStoreInUse] naming
+// that process. An address in use fails at once too, naming the setting and
+// its IDVBUS_ variable ([listen.Error]).
 func Start(cfg config.Embedded, maxPayload int64, log *zap.Logger) (*Server, error) {
+	lock, err := lockStore(cfg.StoreDir)
+	if err != nil {
+		return nil, err
+	}
+	srv, err := start(cfg, maxPayload, log)
+	if err != nil {
+		lock.release()
+		return nil, err
+	}
+	srv.lock = lock
+	return srv, nil
+}
+
+func start(cfg config.Embedded, maxPayload int64, log *zap.Logger) (*Server, error) {
 	host, portStr, err := net.SplitHostPort(cfg.Listen)
 	if err != nil {
 		return nil, fmt.Errorf("nats.embedded.listen: %w", err)
@@ -75,24 +97,39 @@ func Start(cfg config.Embedded, maxPayload int64, log *zap.Logger) (*Server, err
 		select {
 		case msg := <-fatal:
 			ns.Shutdown()
-			return nil, errors.New("embedded NATS: " + msg)
+			return nil, fatalError(cfg, msg)
 		default:
 		}
 		if time.Now().After(deadline) {
 			ns.Shutdown()
-			return nil, errors.New("embedded NATS: not ready for connections (is another server using " + cfg.Listen + "?)")
+			return nil, errors.New("embedded NATS: not ready for connections within " + readyTimeout.String() + " (is another server using " + cfg.Listen + "?)")
 		}
 	}
 	return &Server{ns: ns}, nil
 }
 
+// fatalError words a message nats-server gave up with. A port it could not
+// listen on names the setting to change ([listen.Error]); the monitoring
+// port's message says "monitor", the client port's "listening on port".
+func fatalError(cfg config.Embedded, msg string) error {
+	switch {
+	case strings.Contains(strings.ToLower(msg), "monitor"):
+		return listen.Error("nats.embedded.monitor_listen", cfg.MonitorListen, errors.New("embedded NATS: "+msg))
+	case strings.Contains(msg, "listening on port"):
+		return listen.Error("nats.embedded.listen", cfg.Listen, errors.New("embedded NATS: "+msg))
+	}
+	return errors.New("embedded NATS: " + msg)
+}
+
 // ClientURL is the URL other processes (subscribers, idvctl) connect to.
 func (s *Server) ClientURL() string { return s.ns.ClientURL() }
 
-// Shutdown stops the server after it has flushed JetStream to disk.
+// Shutdown stops the server after it has flushed JetStream to disk, then
+// releases the store directory.
 func (s *Server) Shutdown() {
 	s.ns.Shutdown()
 	s.ns.WaitForShutdown()
+	s.lock.release()
 }
 
 // zapLogger adapts zap to the nats-server logger interface. Fatal messages

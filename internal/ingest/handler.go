@@ -6,6 +6,7 @@ import (
 	"io"
 	"net/http"
 	"net/netip"
+	"regexp"
 	"strconv"
 	"time"
 
@@ -32,6 +33,9 @@ const (
 // scanner cannot create unbounded label values.
 const unknownSourceLabel = "_unknown"
 
+// sourceNamePattern is the shape of a source name (CONTRACT.md).
+var sourceNamePattern = regexp.MustCompile(`^[a-z0-9_-]{1,64}$`)
+
 // answer is the JSON body of every webhook response.
 type answer struct {
 	Status string `json:"status"`
@@ -49,6 +53,14 @@ func (s *Service) handleWebhook(w http.ResponseWriter, r *http.Request) {
 	if !ok {
 		s.metrics.request(unknownSourceLabel, OutcomeUnknownSource)
 		s.traceOutcome(r.Context(), OutcomeUnknownSource, "")
+		// The name is the caller's text: logged only if it has a source
+		// name's shape, never as arbitrary text.
+		requested := "(not a source name)"
+		if sourceNamePattern.MatchString(name) {
+			requested = name
+		}
+		s.reqLogger.Warn("webhook refused: unknown source; answered 404 (POST /webhooks/<source> takes a configured source name)",
+			zap.String("source", requested), zap.Strings("sources", s.sourceNames), zap.String("request_id", reqID))
 		writeJSON(w, http.StatusNotFound, answer{Status: "error", Error: "unknown source"})
 		return
 	}

@@ -12,6 +12,7 @@ import (
 	"errors"
 	"fmt"
 	"net/netip"
+	"sort"
 
 	"go.uber.org/zap"
 
@@ -48,16 +49,19 @@ type Options struct {
 
 // Service serves the ingest HTTP API.
 type Service struct {
-	cfg       config.Ingest
-	sources   map[string]source
-	store     RawStore
-	ready     ReadyChecker
-	log       *zap.Logger
-	reqLogger *zap.Logger // log with one more caller skip, for reqLog.write
-	metrics   *Metrics
-	proxies   []netip.Prefix
-	draining  chan struct{} // closed when shutdown starts: /readyz turns 503
-	tracer    *tracing.Tracer
+	cfg     config.Ingest
+	sources map[string]source
+	// sourceNames are the configured sources' names, sorted, for the log
+	// line of an unknown source.
+	sourceNames []string
+	store       RawStore
+	ready       ReadyChecker
+	log         *zap.Logger
+	reqLogger   *zap.Logger // log with one more caller skip, for reqLog.write
+	metrics     *Metrics
+	proxies     []netip.Prefix
+	draining    chan struct{} // closed when shutdown starts: /readyz turns 503
+	tracer      *tracing.Tracer
 }
 
 // source is one configured source, ready to verify requests.
@@ -94,7 +98,9 @@ func New(o Options) (*Service, error) {
 			return nil, fmt.Errorf("ingest: source %q: %w", sc.Name, err)
 		}
 		s.sources[sc.Name] = source{cfg: sc, vendor: v, verifier: ver}
+		s.sourceNames = append(s.sourceNames, sc.Name)
 	}
+	sort.Strings(s.sourceNames)
 	proxies, err := webhookauth.ParseAllowIPs(o.Config.TrustedProxies)
 	if err != nil {
 		return nil, fmt.Errorf("ingest: trusted_proxies: %w", err)

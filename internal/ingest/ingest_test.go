@@ -344,3 +344,30 @@ type readCounter struct {
 }
 
 func (c readCounter) Read(p []byte) (int, error) { n, err := c.r.Read(p); *c.n += n; return n, err }
+
+// TestUnknownSourceIsLogged: a 404 leaves a log line naming the requested
+// source (when it has a source name's shape) and the configured ones, so a
+// misconfigured vendor URL can be found in the log.
+func TestUnknownSourceIsLogged(t *testing.T) {
+	core, logs := observer.New(zapcore.InfoLevel)
+	svc, _ := newService(t, &fakeStore{}, nil, zap.New(core))
+	h := svc.Handler(nil)
+	for _, path := range []string{"/webhooks/persona2", "/webhooks/Not%20A%20Name"} {
+		w := httptest.NewRecorder()
+		h.ServeHTTP(w, httptest.NewRequest(http.MethodPost, path, strings.NewReader("{}")))
+		if w.Code != http.StatusNotFound {
+			t.Fatalf("%s: %d, want 404", path, w.Code)
+		}
+	}
+	lines := logs.FilterMessageSnippet("unknown source").All()
+	if len(lines) != 2 {
+		t.Fatalf("%d log lines about unknown sources, want 2: %v", len(lines), logs.All())
+	}
+	first, second := lines[0].ContextMap(), lines[1].ContextMap()
+	if first["source"] != "persona2" || fmt.Sprint(first["sources"]) != "[persona]" || first["request_id"] == "" {
+		t.Errorf("first line: %v", first)
+	}
+	if second["source"] != "(not a source name)" {
+		t.Errorf("a name that is not a source name's shape was logged: %v", second)
+	}
+}

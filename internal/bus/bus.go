@@ -61,14 +61,15 @@ func New(nc *nats.Conn, cfg config.JetStream, log *zap.Logger) (*Bus, error) {
 // Conn returns the underlying NATS connection.
 func (b *Bus) Conn() *nats.Conn { return b.nc }
 
-// ErrNotConnected is returned by [Bus.Ready] while the connection to NATS is down.
+// ErrNotConnected is matched by the errors of [Bus.Ready] and of other
+// operations while the connection to NATS is down (a [NotConnectedError]).
 var ErrNotConnected = errors.New("not connected to NATS")
 
 // Ready reports whether NATS is reachable and every stream and KV bucket
 // exists. It is what /readyz answers.
 func (b *Bus) Ready(ctx context.Context) error {
 	if !b.nc.IsConnected() {
-		return ErrNotConnected
+		return notConnected(b.nc, nil)
 	}
 	for _, name := range []string{StreamRaw, StreamEvents, StreamDLQ} {
 		if _, err := b.js.Stream(ctx, name); err != nil {

@@ -58,7 +58,7 @@ func (b *Bus) PublishRaw(ctx context.Context, m RawMessage) (Stored, error) {
 	}
 	ack, err := b.js.PublishMsg(ctx, msg, jetstream.WithExpectStream(StreamRaw))
 	if err != nil {
-		return Stored{}, fmt.Errorf("publish %s: %w", msg.Subject, err)
+		return Stored{}, fmt.Errorf("publish %s: %w", msg.Subject, b.explain(err))
 	}
 	return Stored{Seq: ack.Sequence, Duplicate: ack.Duplicate}, nil
 }

@@ -97,7 +97,7 @@ func (b *Bus) EnsureTopologyRetrying(ctx context.Context) error {
 	wait := time.Second
 	for attempt := 1; ; attempt++ {
 		actx, cancel := context.WithTimeout(ctx, 10*time.Second)
-		err := b.EnsureTopology(actx)
+		err := b.explain(b.EnsureTopology(actx))
 		cancel()
 		if err == nil {
 			return nil

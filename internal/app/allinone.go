@@ -13,7 +13,8 @@ import (
 
 // AllInOne runs idvbus in one process: the embedded JetStream server (unless
 // nats.url points at an external one), the ingest service, the normalizer and
-// the notifier. It stops in
+// the notifier. Once everything is set up it logs one line starting "idvbus
+// ready" that says where to send a webhook and what to try next. It stops in
 // order on ctx's end: HTTP first (requests in flight finish), then the NATS
 // connection, then the embedded server, which flushes its store.
 func AllInOne(ctx context.Context, cfg config.Config, ln net.Listener, log *zap.Logger) error {
@@ -37,5 +38,7 @@ func AllInOne(ctx context.Context, cfg config.Config, ln net.Listener, log *zap.
 		return err
 	}
 	defer nc.Close()
-	return run(ctx, cfg, nc, ln, log, parts{ingest: true, normalizer: true, notifier: true})
+	natsURL := bus.RedactURL(cfg.NATS.URL)
+	return run(ctx, cfg, nc, ln, log, parts{ingest: true, normalizer: true, notifier: true,
+		ready: func(addr net.Addr) { logReady(log, cfg, natsURL, addr) }})
 }

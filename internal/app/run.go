@@ -18,6 +18,7 @@ import (
 	"github.com/idvbus/idvbus/internal/bus"
 	"github.com/idvbus/idvbus/internal/config"
 	"github.com/idvbus/idvbus/internal/ingest"
+	"github.com/idvbus/idvbus/internal/listen"
 	"github.com/idvbus/idvbus/internal/normalize"
 	"github.com/idvbus/idvbus/internal/notify"
 	"github.com/idvbus/idvbus/internal/tracing"
@@ -28,6 +29,9 @@ type parts struct {
 	ingest, normalizer, notifier bool
 	// tracer, when set, replaces the one the tracing config describes (tests).
 	tracer *tracing.Tracer
+	// ready, when set, is called once the topology is ready, with the
+	// address the process serves HTTP on (the all-in-one's "ready" line).
+	ready func(addr net.Addr)
 }
 
 // run runs the chosen services on nc until ctx ends or one fails. They share
@@ -42,6 +46,21 @@ func run(ctx context.Context, cfg config.Config, nc *nats.Conn, ln net.Listener,
 	if err != nil {
 		return err
 	}
+	// Listen first: a busy port is reported at once, before any NATS work.
+	if ln == nil {
+		key, addr := "ingest.listen", cfg.Ingest.Listen
+		switch {
+		case p.ingest:
+		case p.normalizer:
+			key, addr = "normalizer.listen", cfg.Normalizer.Listen
+		default:
+			key, addr = "notifier.listen", cfg.Notifier.Listen
+		}
+		if ln, err = listen.TCP(key, addr); err != nil {
+			return err
+		}
+	}
+	defer ln.Close() // for the early returns; Serve closes it too
 	tracer, stopTracing, err := startTracing(ctx, cfg.Tracing, p, log.Named("tracing"))
 	if err != nil {
 		return err
@@ -87,6 +106,9 @@ func run(ctx context.Context, cfg config.Config, nc *nats.Conn, ln net.Listener,
 		log.Info("jetstream topology ready", zap.String("server", b.ServerURL()),
 			zap.Strings("sources", sourceNames(cfg.Sources)), zap.Strings("subscribers", subscriberNames(cfg.Subscribers)))
 		close(topology)
+		if p.ready != nil {
+			p.ready(ln.Addr())
+		}
 	}()
 	ready := readiness{b: b, topology: topology}
 
@@ -138,22 +160,8 @@ func run(ctx context.Context, cfg config.Config, nc *nats.Conn, ln net.Listener,
 		if err != nil {
 			return err
 		}
-		if ln == nil {
-			if ln, err = net.Listen("tcp", cfg.Ingest.Listen); err != nil {
-				return fmt.Errorf("ingest.listen: %w", err)
-			}
-		}
 		serveErr = svc.Serve(ctx, ln, svc.Handler(reg))
 	} else {
-		key, addr := "normalizer.listen", cfg.Normalizer.Listen
-		if !p.normalizer {
-			key, addr = "notifier.listen", cfg.Notifier.Listen
-		}
-		if ln == nil {
-			if ln, err = net.Listen("tcp", addr); err != nil {
-				return fmt.Errorf("%s: %w", key, err)
-			}
-		}
 		serveErr = serveOps(ctx, ln, ready, reg, log.Named("http"))
 	}
 	cancel(nil) // the HTTP side stopped: stop the rest too

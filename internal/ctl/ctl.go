@@ -16,7 +16,6 @@ import (
 	"fmt"
 	"io"
 	"sort"
-	"strings"
 	"time"
 
 	"github.com/nats-io/nats.go"
@@ -183,6 +182,18 @@ func (e *Env) Config() (config.Config, error) {
 	return *e.cfg, nil
 }
 
+// configSource names where the config comes from, for messages: the file
+// (--config or $IDVBUS_CONFIG) or the development setup.
+func (e *Env) configSource() string {
+	switch {
+	case e.configPath != "":
+		return "the config " + e.configPath
+	case e.env["IDVBUS_CONFIG"] != "":
+		return "the config " + e.env["IDVBUS_CONFIG"] + " ($IDVBUS_CONFIG)"
+	}
+	return "the development setup (no config)"
+}
+
 // connectionConfig is what the commands that only talk to NATS need: from a
 // config file just its nats and jetstream sections (config.LoadConnection),
 // so an operator needs no vendor or subscriber secret to inspect the bus.
@@ -246,8 +257,8 @@ func (e *Env) Bus() (*bus.Bus, error) {
 	}
 	nc, err := bus.Connect(n, "idvctl", zap.NewNop(), nats.RetryOnFailedConnect(false))
 	if err != nil {
-		// bus.Connect's error already says "connect to NATS".
-		return nil, fmt.Errorf("%w (%s)", err, redactURL(n.URL))
+		// bus.Connect's error names the URL and the cause.
+		return nil, fmt.Errorf("%w — is idvbus running? --nats URL (or the config's nats.url) says where", err)
 	}
 	b, err := bus.New(nc, cfg.JetStream, zap.NewNop())
 	if err != nil {
@@ -351,17 +362,4 @@ func pointInTime(s string, now time.Time) (time.Time, error) {
 		return time.Time{}, fmt.Errorf("%q: neither a duration back from now (10m, 24h) nor an RFC 3339 time", s)
 	}
 	return t, nil
-}
-
-// redactURL drops user info from NATS URLs, for messages.
-func redactURL(urls string) string {
-	parts := strings.Split(urls, ",")
-	for i, u := range parts {
-		if at := strings.LastIndex(u, "@"); at >= 0 {
-			if s := strings.Index(u, "://"); s >= 0 && s < at {
-				parts[i] = u[:s+3] + "***" + u[at:]
-			}
-		}
-	}
-	return strings.Join(parts, ",")
 }

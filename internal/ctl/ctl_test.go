@@ -28,10 +28,3 @@ func TestHelpListsExitCodes(t *testing.T) {
 		t.Fatalf("help: %q", out.String())
 	}
 }
-
-func TestRedactURL(t *testing.T) {
-	got := redactURL("nats://u:p@n1:4222,nats://n2:4222")
-	if got != "nats://***@n1:4222,nats://n2:4222" {
-		t.Fatalf("got %q", got)
-	}
-}

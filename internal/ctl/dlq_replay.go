@@ -96,8 +96,9 @@ func (s *dlqSelection) each(ctx context.Context, e *Env, b *bus.Bus, o bus.ReadO
 		done()
 		return err
 	}
-	step, done := e.Progress(label, len(s.seqs))
-	defer done()
+	// Named dead letters end with the tally's summary (dlqTally.summary), not
+	// a "n/n" count that reads like success when none was found.
+	step, _ := e.Progress(label, len(s.seqs))
 	for _, seq := range s.seqs {
 		if err := ctx.Err(); err != nil {
 			return err
@@ -131,6 +132,23 @@ func (t *dlqTally) add(r dlqResult) {
 	default:
 		t.ok++
 	}
+}
+
+// errNoSuchDeadLetter is the error of a named dead letter that is not in
+// IDV_DLQ, with the likely reason and where to look.
+const errNoSuchDeadLetter = "no such dead letter in " + bus.StreamDLQ + " (already replayed or purged? idvctl dlq list shows those left)"
+
+// summary is the last stderr line of a bulk command over named dead letters:
+// what was done (done, e.g. "put back"), what was not found and what failed.
+func (t dlqTally) summary(cmd, done string) string {
+	s := fmt.Sprintf("idvctl dlq %s: %d %s", cmd, t.ok, done)
+	if t.notFound > 0 {
+		s += fmt.Sprintf(", %d not found", t.notFound)
+	}
+	if t.failed > 0 {
+		s += fmt.Sprintf(", %d failed", t.failed)
+	}
+	return s
 }
 
 // code: 0 all done; 3 all named ones unknown; 5 part done; 1 nothing done.
@@ -178,6 +196,13 @@ func dlqReplay(ctx context.Context, e *Env, args []string) int {
 	if err != nil {
 		return e.Errorf(ExitFailure, "dlq replay: %v (%d put back before)", err, t.ok)
 	}
+	if !e.Quiet {
+		done := "put back"
+		if *dry {
+			done = "would be put back"
+		}
+		fmt.Fprintln(e.Stderr, t.summary("replay", done))
+	}
 	return t.code()
 }
 
@@ -185,7 +210,7 @@ func dlqReplay(ctx context.Context, e *Env, args []string) int {
 func replayDeadLetter(ctx context.Context, e *Env, pb *putBack, m bus.StoredMsg, found, dry, keep bool) dlqResult {
 	r := dlqResult{Seq: m.Seq}
 	if !found {
-		r.Result, r.Error = "not_found", "no such dead letter in "+bus.StreamDLQ
+		r.Result, r.Error = "not_found", errNoSuchDeadLetter
 		return r
 	}
 	d := newDLQEntry(m)
@@ -249,7 +274,7 @@ func dlqPurge(ctx context.Context, e *Env, args []string) int {
 		r := dlqResult{Seq: m.Seq, Result: "purged"}
 		switch {
 		case !found:
-			r.Result, r.Error = "not_found", "no such dead letter in "+bus.StreamDLQ
+			r.Result, r.Error = "not_found", errNoSuchDeadLetter
 		case *dry:
 			d := newDLQEntry(m)
 			r.Stage, r.Name, r.Result = d.Stage, d.Name, "would_purge"
@@ -272,6 +297,13 @@ func dlqPurge(ctx context.Context, e *Env, args []string) int {
 	})
 	if err != nil {
 		return e.Errorf(ExitFailure, "dlq purge: %v (%d deleted before)", err, t.ok)
+	}
+	if !e.Quiet {
+		done := "deleted"
+		if *dry {
+			done = "would be deleted"
+		}
+		fmt.Fprintln(e.Stderr, t.summary("purge", done))
 	}
 	return t.code()
 }

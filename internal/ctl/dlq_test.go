@@ -228,11 +228,18 @@ func TestDLQPurgeDryRunAndExitCodes(t *testing.T) {
 	if got := s.read(t, bus.StreamDLQ); len(got) != 3 {
 		t.Fatalf("%d dead letters after dry runs and refusals, want 3", len(got))
 	}
+	// A dead letter already replayed (or never there) says so, with what to
+	// try; the last stderr line says nothing was put back.
+	code, out, errs := s.ctl(t, "dlq", "replay", "999")
+	if code != ExitNotFound || !strings.Contains(out, "already replayed or purged? idvctl dlq list") ||
+		!strings.Contains(errs, "idvctl dlq replay: 0 put back, 1 not found") || strings.Contains(errs, "1/1") {
+		t.Errorf("replay of a missing dead letter: exit %d, stdout %q, stderr %q", code, out, errs)
+	}
 	if got := s.read(t, bus.StreamRaw); len(got) != 3 {
 		t.Fatalf("%d raw webhooks after dry runs, want 3", len(got))
 	}
 
-	code, out, _ := s.ctl(t, "dlq", "purge", a, "999", "--yes", "--json")
+	code, out, _ = s.ctl(t, "dlq", "purge", a, "999", "--yes", "--json")
 	res := dlqJSONLines[dlqResult](t, out)
 	if code != ExitPartial || len(res) != 2 || res[0].Result != "purged" || res[1].Result != "not_found" {
 		t.Fatalf("purge: exit %d %+v", code, res)

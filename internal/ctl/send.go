@@ -274,7 +274,7 @@ func post(ctx context.Context, e *Env, cfg config.Config, src config.Source, fla
 	req.Header.Set("User-Agent", "idvctl")
 	resp, err := http.DefaultClient.Do(req)
 	if err != nil {
-		return e.Errorf(ExitFailure, "send to %s: %v", url, err)
+		return e.Errorf(ExitFailure, "send to %s: %v — is idvbus (or ingest) running there? --ingest URL says where", url, err)
 	}
 	defer resp.Body.Close()
 	var a struct{ Status, ID, Error string }
@@ -296,7 +296,8 @@ func post(ctx context.Context, e *Env, cfg config.Config, src config.Source, fla
 		if e.JSON {
 			e.Out("", res)
 		}
-		return e.Errorf(ExitRefused, "ingest refused the webhook: %d %s", resp.StatusCode, answerText(a.Error, raw))
+		return e.Errorf(ExitRefused, "ingest refused the webhook: %d %s%s", resp.StatusCode, answerText(a.Error, raw),
+			refusalHint(resp.StatusCode, src.Name, e.configSource()))
 	default:
 		if res.Status == "" {
 			res.Status = "error"
@@ -323,4 +324,17 @@ func answerText(errText string, raw []byte) string {
 		s = s[:200] + "..."
 	}
 	return s
+}
+
+// refusalHint says what to check after a 401 or 404 from the ingest: idvctl
+// and idvbus must agree on the source and its secret.
+func refusalHint(status int, source, configSource string) string {
+	switch status {
+	case http.StatusUnauthorized:
+		return " — idvctl signs with the secret " + configSource + " gives source " + source +
+			"; idvbus must have the same secret for it (run both with the same --config or IDVBUS_CONFIG)"
+	case http.StatusNotFound:
+		return " — the ingest has no source " + source + "; is idvbus running with the config idvctl reads (" + configSource + ")?"
+	}
+	return ""
 }

@@ -175,8 +175,10 @@ func TestSendExitCodes(t *testing.T) {
 		{"source of another vendor", []string{"send", "--ingest", f.URL, "--source", "idwise", "persona", "inquiry.created"}, nil, ExitUsage, "not persona"},
 		{"unknown source", []string{"send", "--ingest", f.URL, "--source", "nope", "persona", "inquiry.created"}, nil, ExitUsage, `no source "nope"`},
 		{"wrong secret", []string{"send", "--ingest", f.URL, "persona", "inquiry.created"},
-			config.Env{"IDVBUS_SOURCES_PERSONA_AUTH_SECRETS": "not-the-dev-secret"}, ExitRefused, "401 authentication failed"},
-		{"ingest down", []string{"send", "--ingest", "http://127.0.0.1:1", "persona", "inquiry.created"}, nil, ExitFailure, "send to http://127.0.0.1:1"},
+			config.Env{"IDVBUS_SOURCES_PERSONA_AUTH_SECRETS": "not-the-dev-secret"}, ExitRefused,
+			"401 authentication failed — idvctl signs with the secret the development setup (no config) gives source persona; idvbus must have the same secret"},
+		{"ingest down", []string{"send", "--ingest", "http://127.0.0.1:1", "persona", "inquiry.created"}, nil, ExitFailure, "send to http://127.0.0.1:1/webhooks/persona: "},
+		{"ingest down, what to try", []string{"send", "--ingest", "http://127.0.0.1:1", "persona", "inquiry.created"}, nil, ExitFailure, "is idvbus (or ingest) running there? --ingest URL"},
 	}
 	for _, c := range cases {
 		code, _, errs := idvctl(t, c.env, c.args...)

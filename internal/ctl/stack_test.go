@@ -243,8 +243,10 @@ func TestInspectExitCodes(t *testing.T) {
 		{"status"},
 	} {
 		code, _, errs := idvctl(t, nil, append([]string{"--nats", unreachable, "--timeout", "2s"}, args...)...)
-		if code != ExitFailure || !strings.Contains(errs, "connect to NATS") {
-			t.Errorf("%v with NATS down: exit %d %q, want %d", args, code, errs, ExitFailure)
+		// The message names the URL, the cause and what to try.
+		if code != ExitFailure || !strings.Contains(errs, "connect to NATS at "+unreachable+": connection refused") ||
+			!strings.Contains(errs, "is idvbus running? --nats URL") {
+			t.Errorf("%v with NATS down: exit %d %q, want %d naming the URL, the cause and --nats", args, code, errs, ExitFailure)
 		}
 	}
 }

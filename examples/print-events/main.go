@@ -11,6 +11,7 @@ import (
 	"encoding/json"
 	"flag"
 	"fmt"
+	"net/url"
 	"os"
 	"os/signal"
 
@@ -35,7 +36,8 @@ func run(server, subject string) error {
 	defer stop()
 	nc, err := nats.Connect(server)
 	if err != nil {
-		return err
+		// nats.go says "no servers available" for a refused connection.
+		return fmt.Errorf("connect to %s: %w — is idvbus running? -server URL says where", redacted(server), err)
 	}
 	defer nc.Close()
 	js, err := jetstream.New(nc)
@@ -44,7 +46,7 @@ func run(server, subject string) error {
 	}
 	cons, err := js.OrderedConsumer(ctx, "IDV_EVENTS", jetstream.OrderedConsumerConfig{FilterSubjects: []string{subject}})
 	if err != nil {
-		return err
+		return fmt.Errorf("stream IDV_EVENTS at %s: %w — is this idvbus's NATS, and has idvbus started once?", redacted(server), err)
 	}
 	out := json.NewEncoder(os.Stdout)
 	cc, err := cons.Consume(func(m jetstream.Msg) {
@@ -61,4 +63,12 @@ func run(server, subject string) error {
 	defer cc.Stop()
 	<-ctx.Done()
 	return nil
+}
+
+// redacted is a NATS URL without its password, for messages.
+func redacted(server string) string {
+	if u, err := url.Parse(server); err == nil && u.User != nil {
+		return u.Redacted()
+	}
+	return server
 }

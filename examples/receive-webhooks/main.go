@@ -17,6 +17,7 @@ import (
 	"fmt"
 	"io"
 	"log"
+	"net"
 	"net/http"
 	"os"
 	"sync"
@@ -84,6 +85,10 @@ func main() {
 		}
 		w.WriteHeader(http.StatusNoContent) // 2xx: done; anything else is retried or dead-lettered
 	})
+	ln, err := net.Listen("tcp", *listen)
+	if err != nil {
+		log.Fatalf("-listen %s: %v — is another receiving service (or the compose stack's demo-subscriber) on that port? -listen moves this one (and the subscriber's url in idvbus.yaml with it)", *listen, err)
+	}
 	log.Printf("receiving on http://%s/idv", *listen)
-	log.Fatal(http.ListenAndServe(*listen, nil))
+	log.Fatal(http.Serve(ln, nil))
 }

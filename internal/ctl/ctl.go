@@ -75,6 +75,8 @@ type Env struct {
 	cfg        *config.Config
 	nc         *nats.Conn
 	b          *bus.Bus
+	// dryRun stops a command where it would first connect ([DryRun]).
+	dryRun bool
 }
 
 // Main runs idvctl with args (without the program name) and returns the exit
@@ -82,10 +84,33 @@ type Env struct {
 func Main(ctx context.Context, args []string, stdout, stderr io.Writer, env config.Env) int {
 	e := &Env{Stdout: stdout, Stderr: stderr, env: env}
 	defer e.Close()
+	return e.main(ctx, args)
+}
+
+// DryRun checks a command line as [Main] would run it: the command, its
+// flags and arguments, and the config it would load, but stops where Main
+// would first talk to NATS or the ingest, and returns ExitOK there. A
+// command that needs neither (send --list, help) runs as usual. The docs
+// test passes every idvctl command shown in the README through it, so the
+// docs cannot drift from the CLI.
+func DryRun(ctx context.Context, args []string, stdout, stderr io.Writer, env config.Env) int {
+	e := &Env{Stdout: stdout, Stderr: stderr, env: env, dryRun: true}
+	defer e.Close()
+	if code := e.main(ctx, args); code != exitDryRun {
+		return code
+	}
+	return ExitOK
+}
+
+// exitDryRun is what a command returns under [DryRun] where it would
+// have started its I/O.
+const exitDryRun = -1
+
+func (e *Env) main(ctx context.Context, args []string) int {
 	fs := flag.NewFlagSet("idvctl", flag.ContinueOnError)
-	fs.SetOutput(stderr)
+	fs.SetOutput(e.Stderr)
 	e.globalFlags(fs)
-	fs.Usage = func() { usage(stderr) }
+	fs.Usage = func() { usage(e.Stderr) }
 	if err := fs.Parse(args); err != nil {
 		if errors.Is(err, flag.ErrHelp) {
 			return ExitOK
@@ -93,12 +118,12 @@ func Main(ctx context.Context, args []string, stdout, stderr io.Writer, env conf
 		return ExitUsage
 	}
 	if fs.NArg() == 0 {
-		usage(stderr)
+		usage(e.Stderr)
 		return ExitUsage
 	}
 	name, rest := fs.Arg(0), fs.Args()[1:]
 	if name == "help" {
-		usage(stdout)
+		usage(e.Stdout)
 		return ExitOK
 	}
 	for _, c := range commands {
@@ -106,7 +131,7 @@ func Main(ctx context.Context, args []string, stdout, stderr io.Writer, env conf
 			return c.run(ctx, e, rest)
 		}
 	}
-	fmt.Fprintf(stderr, "idvctl: unknown command %q (idvctl help lists them)\n", name)
+	fmt.Fprintf(e.Stderr, "idvctl: unknown command %q (idvctl help lists them)\n", name)
 	return ExitUsage
 }
 
@@ -272,6 +297,12 @@ func (e *Env) Bus() (*bus.Bus, error) {
 // BusOrExit is [Env.Bus] for commands: it reports a failure and returns the
 // exit code to return (0 when connected).
 func (e *Env) BusOrExit() (*bus.Bus, int) {
+	if e.dryRun {
+		if _, err := e.connectionConfig(); err != nil {
+			return nil, e.Errorf(ExitUsage, "%v", err)
+		}
+		return nil, exitDryRun
+	}
 	b, err := e.Bus()
 	if err != nil {
 		code := ExitFailure

@@ -263,6 +263,9 @@ func post(ctx context.Context, e *Env, cfg config.Config, src config.Source, fla
 		return e.Usagef("source %s: cannot sign: %v", src.Name, err)
 	}
 	url := ingestBase(flagURL, cfg.Ingest.Listen) + "/webhooks/" + src.Name
+	if e.dryRun {
+		return exitDryRun
+	}
 	rctx, cancel := context.WithTimeout(ctx, e.Timeout)
 	defer cancel()
 	req, err := http.NewRequestWithContext(rctx, http.MethodPost, url, bytes.NewReader(body))

@@ -16,6 +16,7 @@ import (
 	"fmt"
 	"io"
 	"sort"
+	"strings"
 	"time"
 
 	"github.com/nats-io/nats.go"
@@ -210,13 +211,19 @@ func (e *Env) Config() (config.Config, error) {
 // configSource names where the config comes from, for messages: the file
 // (--config or $IDVBUS_CONFIG) or the development setup.
 func (e *Env) configSource() string {
+	src := "the development setup (no config)"
 	switch {
 	case e.configPath != "":
-		return "the config " + e.configPath
+		src = "the config " + e.configPath
 	case e.env["IDVBUS_CONFIG"] != "":
-		return "the config " + e.env["IDVBUS_CONFIG"] + " ($IDVBUS_CONFIG)"
+		src = "the config " + e.env["IDVBUS_CONFIG"] + " ($IDVBUS_CONFIG)"
 	}
-	return "the development setup (no config)"
+	for k := range e.env {
+		if strings.HasPrefix(k, config.EnvPrefix+"SOURCES_") {
+			return src + " with IDVBUS_SOURCES_… overrides"
+		}
+	}
+	return src
 }
 
 // connectionConfig is what the commands that only talk to NATS need: from a

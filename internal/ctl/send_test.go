@@ -176,7 +176,7 @@ func TestSendExitCodes(t *testing.T) {
 		{"unknown source", []string{"send", "--ingest", f.URL, "--source", "nope", "persona", "inquiry.created"}, nil, ExitUsage, `no source "nope"`},
 		{"wrong secret", []string{"send", "--ingest", f.URL, "persona", "inquiry.created"},
 			config.Env{"IDVBUS_SOURCES_PERSONA_AUTH_SECRETS": "not-the-dev-secret"}, ExitRefused,
-			"401 authentication failed — idvctl signs with the secret the development setup (no config) gives source persona; idvbus must have the same secret"},
+			"401 authentication failed — idvctl signs with the secret the development setup (no config) with IDVBUS_SOURCES_… overrides gives source persona; idvbus must have the same secret"},
 		{"ingest down", []string{"send", "--ingest", "http://127.0.0.1:1", "persona", "inquiry.created"}, nil, ExitFailure, "send to http://127.0.0.1:1/webhooks/persona: "},
 		{"ingest down, what to try", []string{"send", "--ingest", "http://127.0.0.1:1", "persona", "inquiry.created"}, nil, ExitFailure, "is idvbus (or ingest) running there? --ingest URL"},
 	}

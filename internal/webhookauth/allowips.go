@@ -30,6 +30,15 @@ func (v *ipAllowVerifier) Verify(r *Request) error {
 	return v.next.Verify(r)
 }
 
+// CheckHeaders implements [Verifier]: the address first, then the scheme's
+// own header checks.
+func (v *ipAllowVerifier) CheckHeaders(r *Request) error {
+	if !AddrAllowed(v.allow, r.RemoteIP) {
+		return ErrIPNotAllowed
+	}
+	return v.next.CheckHeaders(r)
+}
+
 // AddrAllowed reports whether ip lies in one of prefixes. An invalid ip is
 // never allowed. An IPv4-mapped IPv6 address (::ffff:a.b.c.d, as a dual-stack
 // listener reports IPv4 clients) is treated as the IPv4 address, and a zone

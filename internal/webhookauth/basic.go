@@ -84,7 +84,10 @@ func newBasic(c Config) (Verifier, []error) {
 // Verify accepts the request if its Basic credentials carry the configured
 // user name and any configured password. Both are compared in constant time,
 // and both always, so timing does not tell which one was wrong.
-func (v *basicVerifier) Verify(r *Request) error {
+func (v *basicVerifier) Verify(r *Request) error { return v.CheckHeaders(r) }
+
+// CheckHeaders is the whole check: basic credentials do not depend on the body.
+func (v *basicVerifier) CheckHeaders(r *Request) error {
 	h := r.Header.Get(AuthorizationHeader)
 	if h == "" {
 		return missing(AuthorizationHeader)

@@ -65,6 +65,7 @@ func runVerify(t *testing.T, v webhookauth.Verifier, cases []verifyCase, secrets
 			}
 			err := v.Verify(&webhookauth.Request{Header: tc.header, Body: b, RemoteIP: ip, Now: now.Add(tc.skew)})
 			checkErr(t, err, tc.want, tc.inErr, append(headerValues(tc.header), secrets...)...)
+			checkPrecheck(t, v.CheckHeaders(&webhookauth.Request{Header: tc.header, RemoteIP: ip, Now: now.Add(tc.skew)}), err)
 		})
 	}
 }
@@ -95,6 +96,23 @@ func checkErr(t *testing.T, err, want error, inErr string, secrets ...string) {
 		if len(s) >= 8 && strings.Contains(err.Error(), s) {
 			t.Fatalf("error %q leaks the value %q", err, s)
 		}
+	}
+}
+
+// checkPrecheck asserts the CheckHeaders contract against Verify's answer
+// verr for the same request: everything but a signature mismatch is decided
+// from the headers alone (without a body), with the same reason as Verify.
+func checkPrecheck(t *testing.T, pre, verr error) {
+	t.Helper()
+	switch {
+	case verr == nil || errors.Is(verr, webhookauth.ErrSignatureMismatch):
+		if pre != nil {
+			t.Fatalf("CheckHeaders = %v, but only the body can decide (Verify = %v)", pre, verr)
+		}
+	case pre == nil:
+		t.Fatalf("CheckHeaders passed a request the headers alone refuse (Verify = %v)", verr)
+	case webhookauth.Reason(pre) != webhookauth.Reason(verr):
+		t.Fatalf("CheckHeaders reason %s, Verify reason %s", webhookauth.Reason(pre), webhookauth.Reason(verr))
 	}
 }
 

@@ -149,16 +149,9 @@ func newHMAC(c Config) (Verifier, []error) {
 // Verify accepts the request if the header's signature equals the HMAC of the
 // raw body under any secret.
 func (v *hmacVerifier) Verify(r *Request) error {
-	val := r.Header.Get(v.header)
-	if val == "" {
-		return missing(v.header)
-	}
-	got, err := DecodeHMACSignature(val, v.prefix, v.encoding)
+	got, err := v.check(r)
 	if err != nil {
-		return malformed(v.header, err)
-	}
-	if len(got) != v.size {
-		return malformed(v.header, errSigWrongBytes)
+		return err
 	}
 	for _, key := range v.keys {
 		m := hmac.New(v.hash, key)
@@ -168,4 +161,27 @@ func (v *hmacVerifier) Verify(r *Request) error {
 		}
 	}
 	return ErrSignatureMismatch
+}
+
+// CheckHeaders refuses a missing header and one that does not decode to a
+// signature of the hash's size.
+func (v *hmacVerifier) CheckHeaders(r *Request) error {
+	_, err := v.check(r)
+	return err
+}
+
+// check decodes the signature header.
+func (v *hmacVerifier) check(r *Request) ([]byte, error) {
+	val := r.Header.Get(v.header)
+	if val == "" {
+		return nil, missing(v.header)
+	}
+	got, err := DecodeHMACSignature(val, v.prefix, v.encoding)
+	if err != nil {
+		return nil, malformed(v.header, err)
+	}
+	if len(got) != v.size {
+		return nil, malformed(v.header, errSigWrongBytes)
+	}
+	return got, nil
 }

@@ -19,3 +19,6 @@ type noneVerifier struct{}
 
 // Verify always returns nil.
 func (noneVerifier) Verify(*Request) error { return nil }
+
+// CheckHeaders always returns nil.
+func (noneVerifier) CheckHeaders(*Request) error { return nil }

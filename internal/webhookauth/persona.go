@@ -159,20 +159,14 @@ func newPersona(c Config) (Verifier, []error) {
 // Verify accepts the request if any set whose t is within the tolerance of
 // the receive time carries a v1 equal to the HMAC under any secret.
 func (v *personaVerifier) Verify(r *Request) error {
-	h := r.Header.Get(PersonaHeader)
-	if h == "" {
-		return missing(PersonaHeader)
-	}
-	sigs, err := ParsePersonaSignature(h)
+	sigs, now, err := v.check(r)
 	if err != nil {
-		return malformed(PersonaHeader, err)
+		return err
 	}
-	now, fresh := receivedAt(r), false
 	for _, s := range sigs {
 		if !withinTolerance(s.Timestamp, now, v.tol) {
 			continue // checked before any HMAC work
 		}
-		fresh = true
 		for _, key := range v.keys {
 			mac := personaMAC(key, s.Timestamp, r.Body)
 			for _, got := range s.V1 {
@@ -182,8 +176,31 @@ func (v *personaVerifier) Verify(r *Request) error {
 			}
 		}
 	}
-	if !fresh {
-		return ErrTimestampOutOfTolerance
-	}
 	return ErrSignatureMismatch
+}
+
+// CheckHeaders refuses a missing or malformed Persona-Signature, and one
+// whose every set has a timestamp out of tolerance.
+func (v *personaVerifier) CheckHeaders(r *Request) error {
+	_, _, err := v.check(r)
+	return err
+}
+
+// check parses the header and requires at least one fresh set.
+func (v *personaVerifier) check(r *Request) ([]PersonaSignature, time.Time, error) {
+	h := r.Header.Get(PersonaHeader)
+	if h == "" {
+		return nil, time.Time{}, missing(PersonaHeader)
+	}
+	sigs, err := ParsePersonaSignature(h)
+	if err != nil {
+		return nil, time.Time{}, malformed(PersonaHeader, err)
+	}
+	now := receivedAt(r)
+	for _, s := range sigs {
+		if withinTolerance(s.Timestamp, now, v.tol) {
+			return sigs, now, nil
+		}
+	}
+	return nil, now, ErrTimestampOutOfTolerance
 }

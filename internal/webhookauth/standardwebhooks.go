@@ -181,29 +181,9 @@ func newStandardWebhooks(c Config) (Verifier, []error) {
 // one of its v1 signatures equals the HMAC of id.timestamp.body under any
 // secret.
 func (v *standardVerifier) Verify(r *Request) error {
-	names := webhookNames
-	if !names.present(r.Header) && svixNames.present(r.Header) {
-		names = svixNames
-	}
-	id, ts, sig := r.Header.Get(names.id), r.Header.Get(names.timestamp), r.Header.Get(names.signature)
-	switch {
-	case id == "":
-		return missing(names.id)
-	case ts == "":
-		return missing(names.timestamp)
-	case sig == "":
-		return missing(names.signature)
-	}
-	t, ok := parseUnix(ts)
-	if !ok {
-		return malformed(names.timestamp, errBadTimestamp)
-	}
-	sigs, err := ParseStandardSignatures(sig)
+	id, ts, sigs, err := v.check(r)
 	if err != nil {
-		return malformed(names.signature, err)
-	}
-	if !withinTolerance(t, receivedAt(r), v.tol) {
-		return ErrTimestampOutOfTolerance
+		return err
 	}
 	for _, key := range v.keys {
 		mac := standardMAC(key, id, ts, r.Body)
@@ -214,4 +194,39 @@ func (v *standardVerifier) Verify(r *Request) error {
 		}
 	}
 	return ErrSignatureMismatch
+}
+
+// CheckHeaders refuses missing or malformed webhook-* (or svix-*) headers
+// and a timestamp out of tolerance.
+func (v *standardVerifier) CheckHeaders(r *Request) error {
+	_, _, _, err := v.check(r)
+	return err
+}
+
+// check reads and parses the three headers and checks the timestamp.
+func (v *standardVerifier) check(r *Request) (id, ts string, sigs [][]byte, err error) {
+	names := webhookNames
+	if !names.present(r.Header) && svixNames.present(r.Header) {
+		names = svixNames
+	}
+	id, ts, sig := r.Header.Get(names.id), r.Header.Get(names.timestamp), r.Header.Get(names.signature)
+	switch {
+	case id == "":
+		return "", "", nil, missing(names.id)
+	case ts == "":
+		return "", "", nil, missing(names.timestamp)
+	case sig == "":
+		return "", "", nil, missing(names.signature)
+	}
+	t, ok := parseUnix(ts)
+	if !ok {
+		return "", "", nil, malformed(names.timestamp, errBadTimestamp)
+	}
+	if sigs, err = ParseStandardSignatures(sig); err != nil {
+		return "", "", nil, malformed(names.signature, err)
+	}
+	if !withinTolerance(t, receivedAt(r), v.tol) {
+		return "", "", nil, ErrTimestampOutOfTolerance
+	}
+	return id, ts, sigs, nil
 }

@@ -13,6 +13,8 @@
 // checks is fixed: client address (allow_ips), then header presence and
 // syntax, then timestamp, then signature or credential, so a request costs no
 // HMAC work unless it comes from an allowed address with a fresh timestamp.
+// Everything before the signature is available without the body through
+// [Verifier.CheckHeaders], so ingest refuses such requests unread.
 //
 // The exported parsers (ParsePersonaSignature, ParseStandardSignatures,
 // DecodeHMACSignature, ParseBasicAuthorization, ParseBearerAuthorization) are
@@ -91,6 +93,13 @@ type Verifier interface {
 	// [ErrUnauthenticated]. The error text is safe to log: it never contains a
 	// secret, a signature or any header value.
 	Verify(r *Request) error
+	// CheckHeaders returns the error Verify would return for what the client
+	// address and the headers alone decide (allow_ips; a missing or malformed
+	// header; a stale or future timestamp; for basic, bearer and header auth
+	// the credential itself), without looking at r.Body; nil when only the
+	// body can decide. Whenever it returns an error, Verify returns one too,
+	// so a caller can refuse a request before reading its body.
+	CheckHeaders(r *Request) error
 }
 
 // ErrUnauthenticated is wrapped by every error a [Verifier] returns.

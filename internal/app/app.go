@@ -14,6 +14,7 @@ import (
 	"go.uber.org/zap/zapcore"
 
 	"github.com/idvbus/idvbus/internal/config"
+	"github.com/idvbus/idvbus/internal/ingest"
 )
 
 // ErrNoConfig is returned by [LoadConfig] when no config is given and the
@@ -76,7 +77,9 @@ func NewLoggerTo(cfg config.Log, w io.Writer) (*zap.Logger, error) {
 	ws := zapcore.Lock(zapcore.AddSync(w))
 	core := zapcore.NewCore(enc, ws, zap.NewAtomicLevelAt(level))
 	if s := zc.Sampling; s != nil {
-		core = zapcore.NewSamplerWithOptions(core, time.Second, s.Initial, s.Thereafter)
+		// zap's sampler keys on the message alone; ingest's refusal lines are
+		// sampled per source and reason by ingest itself, and go around it.
+		core = &refusalBypass{Core: zapcore.NewSamplerWithOptions(core, time.Second, s.Initial, s.Thereafter), raw: core}
 	}
 	// No stack traces (zap's production default adds one to every Error): an
 	// error is logged once, where it is handled, with a message that says what
@@ -87,4 +90,22 @@ func NewLoggerTo(cfg config.Log, w io.Writer) (*zap.Logger, error) {
 		opts = append(opts, zap.Development())
 	}
 	return zap.New(core, opts...), nil
+}
+
+// refusalBypass samples every entry except those of ingest's refusal logger
+// ([ingest.RefusalLoggerName]), which it writes unsampled.
+type refusalBypass struct {
+	zapcore.Core // sampled
+	raw          zapcore.Core
+}
+
+func (c *refusalBypass) With(fields []zapcore.Field) zapcore.Core {
+	return &refusalBypass{Core: c.Core.With(fields), raw: c.raw.With(fields)}
+}
+
+func (c *refusalBypass) Check(ent zapcore.Entry, ce *zapcore.CheckedEntry) *zapcore.CheckedEntry {
+	if ent.LoggerName == ingest.RefusalLoggerName || strings.HasSuffix(ent.LoggerName, "."+ingest.RefusalLoggerName) {
+		return c.raw.Check(ent, ce)
+	}
+	return c.Core.Check(ent, ce)
 }

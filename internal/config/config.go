@@ -126,6 +126,17 @@ type Ingest struct {
 	Listen string `yaml:"listen"`
 	// MaxBodyBytes is the largest webhook body accepted; a larger one gets 413.
 	MaxBodyBytes int64 `yaml:"max_body_bytes"`
+	// MaxInflightBodyBytes caps the body bytes all requests may be reading,
+	// and holding until their PubAck, at once; a request that would exceed
+	// it gets 503 with Retry-After before its body is read. It bounds memory
+	// before authentication (an HMAC signature needs the whole body). Default
+	// 64 MiB, sized for a 512 MiB container; at least max_body_bytes.
+	MaxInflightBodyBytes int64 `yaml:"max_inflight_body_bytes"`
+	// MaxInflightBodyBytesPerIP is max_inflight_body_bytes for one client
+	// address (default 8 MiB), so that one sender cannot take the whole
+	// budget; behind a reverse proxy it needs trusted_proxies. Between
+	// max_body_bytes and max_inflight_body_bytes.
+	MaxInflightBodyBytesPerIP int64 `yaml:"max_inflight_body_bytes_per_ip"`
 	// ReadHeaderTimeout bounds reading a request's headers (slow clients).
 	ReadHeaderTimeout time.Duration `yaml:"read_header_timeout"`
 	// ReadTimeout bounds reading a whole request, body included.

@@ -13,6 +13,18 @@ const (
 	// DefaultMaxBodyBytes (1 MiB) fits every documented IDV webhook (they carry
 	// ids and statuses, not document images) with a wide margin.
 	DefaultMaxBodyBytes = 1 << 20
+	// DefaultMaxInflightBodyBytes (64 MiB) is what bodies being read may take
+	// at once: an eighth of a 512 MiB container, leaving the rest to the Go
+	// runtime, the NATS client's buffers and, in the all-in-one, the embedded
+	// JetStream. Webhooks are small (a few KiB), so it admits thousands of
+	// genuine ones at once, but only 64 bodies of the maximum size.
+	DefaultMaxInflightBodyBytes = 64 << 20
+	// DefaultMaxInflightBodyBytesPerIP (8 MiB, an eighth of the total) keeps
+	// one client address from taking the whole budget: a flood from one
+	// address leaves seven eighths to every other sender. Behind a reverse
+	// proxy it needs ingest.trusted_proxies, else every client shares the
+	// proxy's address.
+	DefaultMaxInflightBodyBytesPerIP = 8 << 20
 	// DefaultRawMaxAge keeps raw webhooks 30 days: long past any vendor's retry
 	// horizon (Veriff retries for 7 days), so a mapping fix can be replayed.
 	DefaultRawMaxAge = 30 * 24 * time.Hour
@@ -44,8 +56,10 @@ func Default() Config {
 			ManageTopology:  true,
 		},
 		Ingest: Ingest{
-			Listen:       ":8080",
-			MaxBodyBytes: DefaultMaxBodyBytes,
+			Listen:                    ":8080",
+			MaxBodyBytes:              DefaultMaxBodyBytes,
+			MaxInflightBodyBytes:      DefaultMaxInflightBodyBytes,
+			MaxInflightBodyBytesPerIP: DefaultMaxInflightBodyBytesPerIP,
 			// A webhook is small: 5 s for headers and 30 s for a body are generous
 			// for a vendor and short enough to shed slow-loris clients.
 			ReadHeaderTimeout: 5 * time.Second,

@@ -224,6 +224,14 @@ func (in Ingest) validate(p *problems) {
 	if in.MaxBodyBytes <= 0 || in.MaxBodyBytes > MaxBodyLimit {
 		p.add("ingest.max_body_bytes", "%d is not between 1 and %d", in.MaxBodyBytes, MaxBodyLimit)
 	}
+	// A budget below max_body_bytes would refuse the largest allowed body forever.
+	if in.MaxInflightBodyBytes < in.MaxBodyBytes {
+		p.add("ingest.max_inflight_body_bytes", "%d is less than ingest.max_body_bytes %d", in.MaxInflightBodyBytes, in.MaxBodyBytes)
+	}
+	if in.MaxInflightBodyBytesPerIP < in.MaxBodyBytes || in.MaxInflightBodyBytesPerIP > in.MaxInflightBodyBytes {
+		p.add("ingest.max_inflight_body_bytes_per_ip", "%d is not between ingest.max_body_bytes %d and ingest.max_inflight_body_bytes %d",
+			in.MaxInflightBodyBytesPerIP, in.MaxBodyBytes, in.MaxInflightBodyBytes)
+	}
 	for _, f := range []durationField{
 		{"ingest.read_header_timeout", in.ReadHeaderTimeout}, {"ingest.read_timeout", in.ReadTimeout},
 		{"ingest.write_timeout", in.WriteTimeout}, {"ingest.idle_timeout", in.IdleTimeout},

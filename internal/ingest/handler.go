@@ -27,6 +27,13 @@ const (
 	OutcomeEmptyBody     = "empty_body"
 	OutcomeBadRequest    = "bad_request"
 	OutcomeUnavailable   = "unavailable"
+	// OutcomeOverloaded: the body would exceed ingest.max_inflight_body_bytes
+	// (or its per-address share); answered 503 with Retry-After, body unread.
+	OutcomeOverloaded = "overloaded"
+	// OutcomeBadFraming: the request's framing is ambiguous (both
+	// Content-Length and Transfer-Encoding, a repeated Content-Length, an
+	// obs-fold line); answered 400 and the connection closed (see framing.go).
+	OutcomeBadFraming = "bad_framing"
 )
 
 // unknownSourceLabel stands for every unknown source name in metrics, so a
@@ -65,26 +72,32 @@ func (s *Service) handleWebhook(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	log := reqLog{l: s.reqLogger, fields: [3]zap.Field{zap.String("source", name), zap.String("vendor", src.vendor.Name()), zap.String("request_id", reqID)}}
-	fail := func(code int, outcome, msg string) {
-		s.metrics.request(name, outcome)
-		s.traceOutcome(r.Context(), outcome, "")
-		writeJSON(w, code, answer{Status: "error", Error: msg})
-	}
 
-	// A client outside the source's allow_ips is refused before its body is read.
+	// Whatever the client address and the headers alone decide (allow_ips,
+	// a missing or malformed signature header, a stale or future timestamp,
+	// a wrong basic, bearer or header credential) is refused before a byte of
+	// the body is read.
 	clientIP := s.clientIP(r)
-	if c, ok := src.verifier.(webhookauth.IPChecker); ok && !c.AllowsIP(clientIP) {
-		s.refuseAuth(r.Context(), w, log, name, clientIP, webhookauth.ErrIPNotAllowed)
+	areq := &webhookauth.Request{Header: r.Header, RemoteIP: clientIP, Now: received}
+	if err := src.verifier.CheckHeaders(areq); err != nil {
+		closeAfter(w)
+		s.refuseAuth(r.Context(), w, log, name, clientIP, err)
 		return
 	}
-	body, refusal := s.readBody(w, r)
+	body, l, refusal := s.readBody(r, clientIP)
+	defer l.release() // the body is held until the PubAck
 	if refusal != nil {
-		log.write(zap.WarnLevel, "webhook refused: "+refusal.msg, zap.Error(refusal.err))
-		fail(refusal.code, refusal.outcome, refusal.msg)
+		closeAfter(w) // the body is unread or unreadable: the connection cannot be reused
+		if refusal.outcome == OutcomeOverloaded {
+			s.setRetryAfter(w)
+		}
+		s.logRefusal(log, name, refusal.outcome, "webhook refused: "+refusal.msg, zap.String("remote_ip", clientIP.String()), zap.Error(refusal.err))
+		s.fail(w, r, name, refusal.code, refusal.outcome, refusal.msg)
 		return
 	}
 
-	if err := src.verifier.Verify(&webhookauth.Request{Header: r.Header, Body: body, RemoteIP: clientIP, Now: received}); err != nil {
+	areq.Body = body
+	if err := src.verifier.Verify(areq); err != nil {
 		s.refuseAuth(r.Context(), w, log, name, clientIP, err)
 		return
 	}
@@ -104,8 +117,9 @@ func (s *Service) handleWebhook(w http.ResponseWriter, r *http.Request) {
 	if err != nil {
 		log.write(zap.ErrorLevel, "webhook not stored: JetStream did not confirm the write; answered 503", zap.String("event_id", msgID), zap.Error(err))
 		s.traceOutcome(r.Context(), OutcomeUnavailable, msgID)
-		w.Header().Set("Retry-After", strconv.Itoa(int(max(s.cfg.RetryAfter.Round(time.Second)/time.Second, 1))))
-		fail(http.StatusServiceUnavailable, OutcomeUnavailable, "not stored: storage unavailable, retry later")
+		s.setRetryAfter(w)
+		s.metrics.request(name, OutcomeUnavailable)
+		writeJSON(w, http.StatusServiceUnavailable, answer{Status: "error", Error: "not stored: storage unavailable, retry later"})
 		return
 	}
 	outcome := OutcomeAccepted
@@ -138,26 +152,87 @@ type refusal struct {
 	err          error
 }
 
-// readBody reads the whole body within ingest.max_body_bytes. An empty or
-// oversized body, or one the client did not finish sending in time, is refused.
-func (s *Service) readBody(w http.ResponseWriter, r *http.Request) ([]byte, *refusal) {
+// chunkStep is the first reservation for a body of undeclared length
+// (chunked): enough for a typical webhook in one step; the reservation then
+// doubles as the body grows, each step admitted by the budget.
+const chunkStep = 64 << 10
+
+// readBody reads the whole body within ingest.max_body_bytes, reserving what
+// it holds in the in-flight budget first: a declared Content-Length is
+// reserved (or refused) before anything is read. An empty or oversized body,
+// one the client did not finish sending in time, and one that does not fit
+// the budget are refused. The caller releases the lease.
+func (s *Service) readBody(r *http.Request, ip netip.Addr) ([]byte, *lease, *refusal) {
+	limit := s.cfg.MaxBodyBytes
 	tooLarge := &refusal{http.StatusRequestEntityTooLarge, OutcomeTooLarge,
-		"body larger than " + strconv.FormatInt(s.cfg.MaxBodyBytes, 10) + " bytes", nil}
-	if r.ContentLength > s.cfg.MaxBodyBytes { // declared too large: do not read it at all
-		return nil, tooLarge
+		"body larger than " + strconv.FormatInt(limit, 10) + " bytes", nil}
+	overloaded := &refusal{http.StatusServiceUnavailable, OutcomeOverloaded,
+		"too many bodies being read at once, retry later", nil}
+	switch {
+	case r.ContentLength > limit: // declared too large: do not read it at all
+		return nil, nil, tooLarge
+	case r.ContentLength == 0:
+		return nil, nil, &refusal{http.StatusBadRequest, OutcomeEmptyBody, "empty body", nil}
 	}
-	body, err := io.ReadAll(http.MaxBytesReader(w, r.Body, s.cfg.MaxBodyBytes))
-	if mbe := (*http.MaxBytesError)(nil); errors.As(err, &mbe) {
-		return nil, tooLarge
+	declared := r.ContentLength > 0
+	want := r.ContentLength
+	if !declared {
+		want = min(chunkStep, limit+1) // +1: room to notice a body over the limit
 	}
-	if err != nil {
-		return nil, &refusal{http.StatusBadRequest, OutcomeBadRequest, "body could not be read", err}
+	l := s.budget.acquire(ip, want)
+	if l == nil {
+		return nil, nil, overloaded
 	}
-	if len(body) == 0 {
-		return nil, &refusal{http.StatusBadRequest, OutcomeEmptyBody, "empty body", nil}
+	buf := make([]byte, 0, want)
+	for {
+		if len(buf) == cap(buf) {
+			if declared || int64(cap(buf)) > limit {
+				break // all declared bytes read, or more than the limit
+			}
+			more := min(int64(cap(buf)), limit+1-int64(cap(buf)))
+			if !l.grow(more) {
+				return nil, l, overloaded
+			}
+			buf = append(make([]byte, 0, int64(cap(buf))+more), buf...)
+		}
+		n, err := r.Body.Read(buf[len(buf):cap(buf)])
+		buf = buf[:len(buf)+n]
+		if errors.Is(err, io.EOF) {
+			if declared && len(buf) < cap(buf) {
+				return nil, l, &refusal{http.StatusBadRequest, OutcomeBadRequest, "body could not be read", io.ErrUnexpectedEOF}
+			}
+			break
+		}
+		if err != nil {
+			return nil, l, &refusal{http.StatusBadRequest, OutcomeBadRequest, "body could not be read", err}
+		}
 	}
-	return body, nil
+	if int64(len(buf)) > limit {
+		return nil, l, tooLarge
+	}
+	if len(buf) == 0 {
+		return nil, l, &refusal{http.StatusBadRequest, OutcomeEmptyBody, "empty body", nil}
+	}
+	return buf, l, nil
 }
+
+// fail answers a refusal and counts it.
+func (s *Service) fail(w http.ResponseWriter, r *http.Request, source string, code int, outcome, msg string) {
+	s.metrics.request(source, outcome)
+	s.traceOutcome(r.Context(), outcome, "")
+	writeJSON(w, code, answer{Status: "error", Error: msg})
+}
+
+// setRetryAfter sets the Retry-After of a 503: ingest.retry_after, at least 1 s.
+func (s *Service) setRetryAfter(w http.ResponseWriter) {
+	w.Header().Set("Retry-After", strconv.Itoa(int(max(s.cfg.RetryAfter.Round(time.Second)/time.Second, 1))))
+}
+
+// closeAfter makes net/http close the connection after the answer instead
+// of reading (up to 256 KiB of) an unread body to reuse it: a refused client
+// cannot hold the connection by trickling the body, and nothing it sends
+// after the answer is read as another request.
+func closeAfter(w http.ResponseWriter) { w.Header().Set("Connection", "close") }
 
 // refuseAuth answers 401. The error is safe to log: webhookauth never puts
 // secrets or header values in its errors.
@@ -165,7 +240,7 @@ func (s *Service) refuseAuth(ctx context.Context, w http.ResponseWriter, log req
 	reason := webhookauth.Reason(err)
 	s.metrics.authFailure(source, reason)
 	s.traceOutcome(ctx, OutcomeUnauthorized, "")
-	log.write(zap.WarnLevel, "webhook refused: authentication failed", zap.String("reason", reason),
+	s.logRefusal(log, source, reason, "webhook refused: authentication failed",
 		zap.String("remote_ip", ip.String()), zap.Error(err))
 	writeJSON(w, http.StatusUnauthorized, answer{Status: "error", Error: "authentication failed"})
 }

@@ -13,6 +13,7 @@ import (
 	"fmt"
 	"net/netip"
 	"sort"
+	"time"
 
 	"go.uber.org/zap"
 
@@ -58,10 +59,14 @@ type Service struct {
 	ready       ReadyChecker
 	log         *zap.Logger
 	reqLogger   *zap.Logger // log with one more caller skip, for reqLog.write
-	metrics     *Metrics
-	proxies     []netip.Prefix
-	draining    chan struct{} // closed when shutdown starts: /readyz turns 503
-	tracer      *tracing.Tracer
+	// refusalLog is reqLogger named RefusalLoggerName; refusals samples its lines.
+	refusalLog *zap.Logger
+	refusals   *refusalSampler
+	budget     *budget // body bytes being read at once
+	metrics    *Metrics
+	proxies    []netip.Prefix
+	draining   chan struct{} // closed when shutdown starts: /readyz turns 503
+	tracer     *tracing.Tracer
 }
 
 // source is one configured source, ready to verify requests.
@@ -85,9 +90,15 @@ func New(o Options) (*Service, error) {
 		draining: make(chan struct{}), tracer: o.Tracer,
 	}
 	s.reqLogger = s.log.WithOptions(zap.AddCallerSkip(1))
+	s.refusalLog = s.reqLogger.Named(RefusalLoggerName)
+	s.refusals = newRefusalSampler(refusalWindow, refusalBurst, time.Now)
 	if s.metrics == nil {
 		s.metrics = NewMetrics()
 	}
+	if o.Config.MaxInflightBodyBytes < o.Config.MaxBodyBytes || o.Config.MaxInflightBodyBytesPerIP < o.Config.MaxBodyBytes {
+		return nil, errors.New("ingest: max_inflight_body_bytes and max_inflight_body_bytes_per_ip must be at least max_body_bytes")
+	}
+	s.budget = newBudget(o.Config.MaxInflightBodyBytes, o.Config.MaxInflightBodyBytesPerIP, s.metrics.inflightBytes)
 	for _, sc := range o.Sources {
 		v, ok := vendors.Lookup(sc.Vendor)
 		if !ok {

@@ -11,6 +11,7 @@ type Metrics struct {
 	requests  *prometheus.CounterVec
 	authFails *prometheus.CounterVec
 	publishes *prometheus.HistogramVec
+	inflight  prometheus.Gauge
 }
 
 // NewMetrics creates ingest's collectors; register them with [Metrics.Register].
@@ -18,7 +19,7 @@ func NewMetrics() *Metrics {
 	return &Metrics{
 		requests: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Name: "idvbus_ingest_requests_total",
-			Help: "Webhook requests by source and outcome (accepted, duplicate, unauthorized, unknown_source, too_large, empty_body, bad_request, unavailable).",
+			Help: "Webhook requests by source and outcome (accepted, duplicate, unauthorized, unknown_source, too_large, empty_body, bad_request, unavailable, overloaded, bad_framing).",
 		}, []string{"source", "outcome"}),
 		authFails: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Name: "idvbus_ingest_auth_failures_total",
@@ -30,12 +31,16 @@ func NewMetrics() *Metrics {
 			// 0.25 ms (in-process R1) to 5 s (the default publish timeout).
 			Buckets: []float64{.00025, .0005, .001, .0025, .005, .01, .025, .05, .1, .25, .5, 1, 2.5, 5},
 		}, []string{"source", "result"}),
+		inflight: prometheus.NewGauge(prometheus.GaugeOpts{
+			Name: "idvbus_ingest_inflight_body_bytes",
+			Help: "Body bytes reserved by requests being read or awaiting their PubAck; at ingest.max_inflight_body_bytes new bodies are answered 503 (outcome overloaded).",
+		}),
 	}
 }
 
 // Register adds the collectors to reg.
 func (m *Metrics) Register(reg prometheus.Registerer) error {
-	for _, c := range []prometheus.Collector{m.requests, m.authFails, m.publishes} {
+	for _, c := range []prometheus.Collector{m.requests, m.authFails, m.publishes, m.inflight} {
 		if err := reg.Register(c); err != nil {
 			return err
 		}
@@ -62,3 +67,5 @@ func (m *Metrics) publish(source string, d time.Duration, err error) {
 	}
 	m.publishes.WithLabelValues(source, result).Observe(d.Seconds())
 }
+
+func (m *Metrics) inflightBytes(n int64) { m.inflight.Set(float64(n)) }

@@ -51,9 +51,14 @@ func (s *Service) handleReady(w http.ResponseWriter, r *http.Request) {
 // turns 503, the listener closes, and requests in flight get up to
 // ingest.shutdown_timeout to finish (their PubAck included). It returns nil
 // after a clean shutdown.
+//
+// Every request whose framing is ambiguous (see framing.go) is answered 400
+// and its connection closed before h sees it.
 func (s *Service) Serve(ctx context.Context, ln net.Listener, h http.Handler) error {
+	ln = framingListener{ln}
 	srv := &http.Server{
-		Handler:           h,
+		Handler:           s.guardFraming(h),
+		ConnContext:       withFramingConn,
 		ReadHeaderTimeout: s.cfg.ReadHeaderTimeout,
 		ReadTimeout:       s.cfg.ReadTimeout,
 		WriteTimeout:      s.cfg.WriteTimeout,

@@ -20,6 +20,7 @@ var outcomeStatus = map[string]int{
 	OutcomeUnauthorized: http.StatusUnauthorized, OutcomeUnknownSource: http.StatusNotFound,
 	OutcomeTooLarge: http.StatusRequestEntityTooLarge, OutcomeEmptyBody: http.StatusBadRequest,
 	OutcomeBadRequest: http.StatusBadRequest, OutcomeUnavailable: http.StatusServiceUnavailable,
+	OutcomeOverloaded: http.StatusServiceUnavailable, OutcomeBadFraming: http.StatusBadRequest,
 }
 
 // webhookHandler is POST /webhooks/{source}. With tracing on, each request

@@ -228,11 +228,17 @@ func (s *Service) setRetryAfter(w http.ResponseWriter) {
 	w.Header().Set("Retry-After", strconv.Itoa(int(max(s.cfg.RetryAfter.Round(time.Second)/time.Second, 1))))
 }
 
-// closeAfter makes net/http close the connection after the answer instead
-// of reading (up to 256 KiB of) an unread body to reuse it: a refused client
-// cannot hold the connection by trickling the body, and nothing it sends
-// after the answer is read as another request.
-func closeAfter(w http.ResponseWriter) { w.Header().Set("Connection", "close") }
+// closeAfter makes net/http close the connection right after the answer: a
+// refused client cannot hold it by trickling the body, and nothing it sends
+// after the answer is read as another request. "Connection: close" alone is
+// not enough: after the handler, net/http still reads up to 256 KiB of an
+// unread body (to find its end), waiting for a client that never sends it
+// until ingest.read_timeout. A read deadline in the past ends that read at
+// once; the answer is written all the same, then the connection is closed.
+func closeAfter(w http.ResponseWriter) {
+	w.Header().Set("Connection", "close")
+	_ = http.NewResponseController(w).SetReadDeadline(time.Now())
+}
 
 // refuseAuth answers 401. The error is safe to log: webhookauth never puts
 // secrets or header values in its errors.

@@ -524,15 +524,18 @@ func (e *hostileEnv) flood(t *testing.T) {
 		go func() {
 			defer wg.Done()
 			resp, err := http.ReadResponse(bufio.NewReader(c), nil)
-			key := "none"
+			// "closed": the server closed without an answer we could read. It
+			// answers 503 and closes at once, so on a loaded machine the reset
+			// of the unread body can overtake the answer before it is read.
+			key := "closed"
 			if err == nil {
 				resp.Body.Close()
 				key = strconv.Itoa(resp.StatusCode)
 				if resp.StatusCode == 503 && resp.Header.Get("Retry-After") == "" {
 					key = "503 without Retry-After"
 				}
-				answer <- struct{}{}
 			}
+			answer <- struct{}{}
 			mu.Lock()
 			codes[key]++
 			mu.Unlock()
@@ -544,7 +547,8 @@ func (e *hostileEnv) flood(t *testing.T) {
 		}
 		wg.Wait()
 	}()
-	// All but the per-address budget's worth (8 bodies of 1 MiB) are refused at once.
+	// All but the per-address budget's worth (8 bodies of 1 MiB) are refused
+	// at once: ReadTimeout (60 s) is not over when they are counted.
 	admitted := int(config.DefaultMaxInflightBodyBytesPerIP / size)
 	deadline := time.After(60 * time.Second)
 	for range hostileFlood - admitted {
@@ -563,9 +567,10 @@ func (e *hostileEnv) flood(t *testing.T) {
 	}
 	mu.Lock()
 	defer mu.Unlock()
-	if codes["503"] != hostileFlood-admitted {
-		t.Fatalf("flood answers %v, want %d×503 with Retry-After", codes, hostileFlood-admitted)
+	if codes["503"]+codes["closed"] != hostileFlood-admitted || codes["503"] == 0 {
+		t.Fatalf("flood answers %v, want %d refused at once with 503 and Retry-After (or closed)", codes, hostileFlood-admitted)
 	}
+	t.Logf("flood answers %v", codes)
 }
 
 // idle opens hostileIdle connections that send nothing; a genuine webhook

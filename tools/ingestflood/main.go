@@ -111,8 +111,9 @@ func run(base string, conns, size int, dur, every time.Duration, pid int, floodI
 }
 
 // forge sends one forged webhook without its last byte and waits for an
-// answer until ctx ends. It returns the answer's status, or "none" if the
-// server answered nothing while the flood was held.
+// answer until ctx ends. It returns the answer's status, "closed" if the
+// server closed the connection before an answer could be read, or "none" if
+// it answered nothing while the flood was held.
 func forge(ctx context.Context, addr, fromIP string, size int, open *atomic.Int64) (string, error) {
 	d := net.Dialer{LocalAddr: &net.TCPAddr{IP: net.ParseIP(fromIP)}, Timeout: 10 * time.Second}
 	c, err := d.DialContext(ctx, "tcp", addr)
@@ -129,7 +130,8 @@ func forge(ctx context.Context, addr, fromIP string, size int, open *atomic.Int6
 	go func() {
 		resp, err := http.ReadResponse(bufio.NewReader(c), nil)
 		if err != nil {
-			answer <- "none"
+			// Closed (often reset: the unread body) before an answer could be read.
+			answer <- "closed"
 			return
 		}
 		resp.Body.Close()

@@ -6,21 +6,12 @@ import (
 	"strings"
 )
 
-// IPChecker is implemented by verifiers of sources with allow_ips, so a caller
-// can refuse a client before reading its body. Verify checks the same again.
-type IPChecker interface {
-	AllowsIP(ip netip.Addr) bool
-}
-
 // ipAllowVerifier refuses requests from addresses outside allow before
 // handing them to next, so an unlisted client costs no HMAC work.
 type ipAllowVerifier struct {
 	allow []netip.Prefix // canonical: masked, IPv4 prefixes as IPv4
 	next  Verifier
 }
-
-// AllowsIP implements [IPChecker].
-func (v *ipAllowVerifier) AllowsIP(ip netip.Addr) bool { return AddrAllowed(v.allow, ip) }
 
 // Verify implements [Verifier].
 func (v *ipAllowVerifier) Verify(r *Request) error {

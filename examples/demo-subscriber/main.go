@@ -31,6 +31,8 @@ import (
 	"os/signal"
 	"syscall"
 	"time"
+
+	"github.com/idvbus/idvbus/internal/buildinfo"
 )
 
 // devSecret is the demo subscriber's secret in deploy/compose/idvbus.yaml:
@@ -39,7 +41,11 @@ const devSecret = "whsec_aWR2YnVzLWRldi1zdWJzY3JpYmVyLXNlY3JldC0zMmI="
 
 func main() {
 	listen := flag.String("listen", "127.0.0.1:9000", "address to listen on")
+	version := buildinfo.VersionFlag(flag.CommandLine, "demo-subscriber", os.Stdout)
 	flag.Parse()
+	if version() {
+		return
+	}
 	secret := os.Getenv("WEBHOOK_SECRET")
 	if secret == "" {
 		secret = devSecret

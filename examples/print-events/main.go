@@ -18,13 +18,18 @@ import (
 	"github.com/nats-io/nats.go"
 	"github.com/nats-io/nats.go/jetstream"
 
+	"github.com/idvbus/idvbus/internal/buildinfo"
 	"github.com/idvbus/idvbus/sdk/idv"
 )
 
 func main() {
 	server := flag.String("server", nats.DefaultURL, "NATS server URL")
 	subject := flag.String("subject", "idv.events.>", "subject filter, e.g. idv.events.*.verification.approved")
+	version := buildinfo.VersionFlag(flag.CommandLine, "print-events", os.Stdout)
 	flag.Parse()
+	if version() {
+		return
+	}
 	if err := run(*server, *subject); err != nil {
 		fmt.Fprintln(os.Stderr, "print-events:", err)
 		os.Exit(1)

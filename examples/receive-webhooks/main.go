@@ -23,6 +23,8 @@ import (
 	"sync"
 
 	standardwebhooks "github.com/standard-webhooks/standard-webhooks/libraries/go"
+
+	"github.com/idvbus/idvbus/internal/buildinfo"
 )
 
 // devSecret is the subscriber secret of idvbus.yaml next to this file:
@@ -45,7 +47,11 @@ type event struct {
 
 func main() {
 	listen := flag.String("listen", "127.0.0.1:9000", "address to listen on")
+	version := buildinfo.VersionFlag(flag.CommandLine, "receive-webhooks", os.Stdout)
 	flag.Parse()
+	if version() {
+		return
+	}
 	secret := os.Getenv("WEBHOOK_SECRET")
 	if secret == "" {
 		secret = devSecret

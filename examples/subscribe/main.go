@@ -19,6 +19,7 @@ import (
 	"github.com/nats-io/nats.go"
 	"github.com/nats-io/nats.go/jetstream"
 
+	"github.com/idvbus/idvbus/internal/buildinfo"
 	"github.com/idvbus/idvbus/sdk/idv"
 	"github.com/idvbus/idvbus/sdk/subscribe"
 )
@@ -29,7 +30,11 @@ func main() {
 		url = nats.DefaultURL
 	}
 	flag.StringVar(&url, "nats", url, "NATS server URL (default from NATS_URL)")
+	version := buildinfo.VersionFlag(flag.CommandLine, "subscribe", os.Stdout)
 	flag.Parse()
+	if version() {
+		return
+	}
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
 	if err := run(ctx, url); err != nil {

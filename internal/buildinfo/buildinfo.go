@@ -7,7 +7,9 @@
 package buildinfo
 
 import (
+	"flag"
 	"fmt"
+	"io"
 	"runtime"
 	"runtime/debug"
 	"sync"
@@ -98,4 +100,17 @@ func short(commit string) string {
 // "idvbus v0.1.0 (commit 1a2b3c4d5e6f, built 2026-12-02T00:00:00Z, go1.26.8)".
 func (in Info) Line(prog string) string {
 	return fmt.Sprintf("%s %s (commit %s, built %s, %s)", prog, in.Version, short(in.Commit), in.Date, in.GoVersion)
+}
+
+// VersionFlag defines -version on fs for the small tools and examples: after
+// fs is parsed, printed() writes prog's version line to w and reports true
+// when it was asked for (the caller then exits 0).
+func VersionFlag(fs *flag.FlagSet, prog string, w io.Writer) (printed func() bool) {
+	v := fs.Bool("version", false, "print the version, commit, build date and Go version, and exit")
+	return func() bool {
+		if *v {
+			fmt.Fprintln(w, Get().Line(prog))
+		}
+		return *v
+	}
 }

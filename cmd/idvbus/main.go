@@ -29,10 +29,10 @@ func main() {
 	cfg, log := st.Config, st.Log
 	if st.Dev() {
 		log.Warn("!!! DEVELOPMENT SETUP: no config given, so every vendor source uses the PUBLIC development secrets from the README. Anyone can forge webhooks. Never expose this to the internet; pass --config for real use. !!!",
-			zap.Int("sources", len(cfg.Sources)), zap.String("listen", cfg.Ingest.Listen),
+			zap.Int("sources", len(cfg.Sources)), zap.String("listen", cfg.Ingest.Listen), zap.String("ops_listen", cfg.Ingest.OpsListen),
 			zap.String("data_dir", cfg.NATS.Embedded.StoreDir))
 	}
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
-	app.Exit("idvbus", log, app.AllInOne(ctx, cfg, nil, log))
+	app.Exit("idvbus", log, app.AllInOne(ctx, cfg, app.Listeners{}, log))
 }

@@ -352,7 +352,7 @@ func (c readCounter) Read(p []byte) (int, error) { n, err := c.r.Read(p); *c.n +
 func TestUnknownSourceIsLogged(t *testing.T) {
 	core, logs := observer.New(zapcore.InfoLevel)
 	svc, _ := newService(t, &fakeStore{}, nil, zap.New(core))
-	h := svc.Handler(nil)
+	h := svc.Handler()
 	for _, path := range []string{"/webhooks/persona2", "/webhooks/Not%20A%20Name"} {
 		w := httptest.NewRecorder()
 		h.ServeHTTP(w, httptest.NewRequest(http.MethodPost, path, strings.NewReader("{}")))

@@ -6,6 +6,15 @@ IMGDIR  := build/images
 # Images are built locally FROM scratch; nothing is ever pulled.
 TAG     ?= local
 
+# The build identity every binary reports (--version, idvbus_build_info,
+# service.version; internal/buildinfo, docs/decisions.md D38). DATE is the
+# commit's time, not the clock's, so two builds of one commit are the same bytes.
+VERSION ?= $(shell git describe --tags --always --dirty 2>/dev/null || echo unknown)
+COMMIT  ?= $(shell git rev-parse HEAD 2>/dev/null || echo unknown)
+DATE    ?= $(shell TZ=UTC git log -1 --format=%cd --date=format-local:%Y-%m-%dT%H:%M:%SZ 2>/dev/null || echo unknown)
+BUILDINFO := github.com/idvbus/idvbus/internal/buildinfo
+LDFLAGS   := -X $(BUILDINFO).Version=$(VERSION) -X $(BUILDINFO).Commit=$(COMMIT) -X $(BUILDINFO).Date=$(DATE)
+
 # testcontainers without a registry: no Ryuk reaper image (the literal word
 # "true"), and the Docker host reached on loopback (this VM has /.dockerenv,
 # which would otherwise make testcontainers dial the default gateway).
@@ -16,7 +25,7 @@ export TESTCONTAINERS_HOST_OVERRIDE ?= 127.0.0.1
 # descend into: test, test-short, vet and fuzz run it as well.
 SDK     := sdk
 
-.PHONY: all test test-short vet build images fuzz bench chaos chaos-short run clean up down config-docs sdk-check
+.PHONY: all test test-short vet build images fuzz bench chaos chaos-short run clean up down config-docs sdk-check release
 
 all: build test
 
@@ -47,7 +56,7 @@ sdk-check:
 
 ## build: static binaries for this machine into bin/.
 build:
-	CGO_ENABLED=0 $(GO) build -trimpath -o $(BIN)/ ./cmd/...
+	CGO_ENABLED=0 $(GO) build -trimpath -ldflags='$(LDFLAGS)' -o $(BIN)/ ./cmd/...
 
 ## images: every image FROM scratch, tagged $(TAG): idvbus/nats (nats-server from the
 ## pinned module), idvbus/ingest, idvbus/normalizer, idvbus/notifier, idvbus/idvbus
@@ -69,7 +78,7 @@ NATS_DIGEST  = $$({ cat deploy/nats/Dockerfile deploy/nats/nats.conf tools/healt
 
 images:
 	rm -rf $(IMGDIR) && mkdir -p $(IMGDIR)/bin
-	CGO_ENABLED=0 GOOS=linux $(GO) build -trimpath -ldflags='-s -w' -o $(IMGDIR)/bin/ \
+	CGO_ENABLED=0 GOOS=linux $(GO) build -trimpath -ldflags='-s -w $(LDFLAGS)' -o $(IMGDIR)/bin/ \
 	  $(NATS_MODULE) ./cmd/ingest ./cmd/normalizer ./cmd/notifier ./cmd/idvbus ./cmd/idvctl \
 	  ./tools/healthcheck ./examples/demo-subscriber
 	cp /etc/ssl/certs/ca-certificates.crt $(IMGDIR)/bin/ 2>/dev/null || : > $(IMGDIR)/bin/ca-certificates.crt
@@ -115,9 +124,31 @@ chaos:
 chaos-short:
 	IDVBUS_CHAOS=short $(GO) test -count=1 -timeout 20m -v -run . ./test/chaos/
 
+## release: the five binaries for linux and darwin, amd64 and arm64, into dist/: one
+## idvbus_<version>_<os>_<arch>.tar.gz each (binaries stripped, with LICENSE, README
+## and CHANGELOG) and SHA256SUMS. Static (CGO_ENABLED=0), -trimpath, the build identity
+## in ldflags; the archives are reproducible (sorted, owner 0, the commit's time).
+## Nothing is published: tag, then upload dist/ (CHANGELOG.md, "Tag plan").
+RELEASE_BINS := ingest normalizer notifier idvbus idvctl
+PLATFORMS    := linux/amd64 linux/arm64 darwin/amd64 darwin/arm64
+DIST         := dist
+release:
+	rm -rf $(DIST) && mkdir -p $(DIST)
+	@set -e; for p in $(PLATFORMS); do \
+	  os=$${p%/*}; arch=$${p#*/}; name=idvbus_$(VERSION)_$${os}_$${arch}; \
+	  echo "build $$name"; mkdir $(DIST)/$$name; \
+	  CGO_ENABLED=0 GOOS=$$os GOARCH=$$arch $(GO) build -trimpath -ldflags='-s -w $(LDFLAGS)' \
+	    -o $(DIST)/$$name/ $(addprefix ./cmd/,$(RELEASE_BINS)); \
+	  cp LICENSE README.md CHANGELOG.md $(DIST)/$$name/; \
+	  tar -C $(DIST) --sort=name --owner=0 --group=0 --numeric-owner --mtime='$(DATE)' -cf - $$name \
+	    | gzip -n > $(DIST)/$$name.tar.gz; \
+	  rm -r $(DIST)/$$name; \
+	done
+	cd $(DIST) && sha256sum *.tar.gz > SHA256SUMS && cat SHA256SUMS
+
 ## run: the all-in-one with the development setup (same as `go run ./cmd/idvbus`).
 run:
 	$(GO) run ./cmd/idvbus
 
 clean:
-	rm -rf $(BIN) build
+	rm -rf $(BIN) build $(DIST)

@@ -227,7 +227,7 @@ func TestRulesAndDashboardUseExposedMetrics(t *testing.T) {
 	var missing []string
 	deadline := time.Now().Add(30 * time.Second)
 	for {
-		e = scrape(t, st.base)
+		e = scrape(t, st.ops)
 		missing = missing[:0]
 		for _, n := range names {
 			if _, ok := e.labels[n]; !ok {
@@ -254,7 +254,7 @@ func TestRulesAndDashboardUseExposedMetrics(t *testing.T) {
 	}
 	// The DLQ gauge counts what the scenario dead-lettered, per stage.
 	for _, want := range []map[string]string{{"stage": "normalize", "name": "persona"}, {"stage": "notify", "name": "onboarding"}} {
-		if v := gaugeValue(t, st.base, "idvbus_dlq_messages", want); v != 1 {
+		if v := gaugeValue(t, st.ops, "idvbus_dlq_messages", want); v != 1 {
 			t.Errorf("idvbus_dlq_messages%v = %v, want 1", want, v)
 		}
 	}
@@ -287,7 +287,8 @@ func TestCheckQueryFindsMistakes(t *testing.T) {
 
 // stack is the all-in-one on an embedded JetStream, and a receiving service.
 type stack struct {
-	base    string
+	base    string // the webhook port
+	ops     string // the ops port: /metrics
 	cfg     config.Config
 	rcv     *httptest.Server
 	release chan struct{} // closed (once) to answer the held first delivery
@@ -343,7 +344,8 @@ func startStack(t *testing.T) *stack {
 		t.Fatal(err)
 	}
 	st.cfg = cfg
-	st.base = apptest.RunAllInOne(t, cfg, zaptest.NewLogger(t), 30*time.Second)
+	ep := apptest.RunAllInOne(t, cfg, zaptest.NewLogger(t), 30*time.Second)
+	st.base, st.ops = ep.Webhooks, ep.Ops
 	t.Cleanup(st.free) // runs first: frees a held request
 	return st
 }
@@ -399,7 +401,7 @@ func (st *stack) scenario(t *testing.T) {
 	}
 	expect("approved", st.post(t, "persona", persona("evt_obs_2", "inq_obs", "inquiry.approved", "approved", "2026-11-22T10:01:00.000Z"), ""), 200)
 	natstest.Eventually(t, 30*time.Second, "both decisions held by the notifier", func() bool {
-		return gaugeValue(t, st.base, "idvbus_notifier_ack_pending_events", map[string]string{"subscriber": "onboarding"}) == 2
+		return gaugeValue(t, st.ops, "idvbus_notifier_ack_pending_events", map[string]string{"subscriber": "onboarding"}) == 2
 	})
 	st.free()
 	natstest.Eventually(t, 30*time.Second, "both decisions delivered", func() bool {

@@ -1,7 +1,7 @@
 // Command ingest runs the webhook ingest service against an external NATS
 // JetStream (nats.url; default nats://127.0.0.1:4222).
 //
-//	ingest --config PATH [--check-config]
+//	ingest --config PATH [--check-config] [--version] [--help]
 package main
 
 import (
@@ -11,11 +11,10 @@ import (
 	"syscall"
 
 	"github.com/idvbus/idvbus/internal/app"
-	"github.com/idvbus/idvbus/internal/config"
 )
 
 func main() {
-	st, err := app.Setup("ingest", os.Args[1:], config.Services{Ingest: true}, false, os.Stderr)
+	st, err := app.Setup(app.IngestCommand, os.Args[1:], os.Stdout, os.Stderr)
 	if err != nil {
 		os.Exit(app.ExitCode(err))
 	}

@@ -3,7 +3,7 @@
 // webhooks in IDV_RAW into CloudEvents in IDV_EVENTS, dead-lettering what it
 // cannot parse. /healthz, /readyz and /metrics are served on normalizer.listen.
 //
-//	normalizer --config PATH [--check-config]
+//	normalizer --config PATH [--check-config] [--version] [--help]
 //
 // Several normalizer processes may run on one durable consumer: one is pinned
 // and works, the others stand by and take over when it stops.
@@ -16,11 +16,10 @@ import (
 	"syscall"
 
 	"github.com/idvbus/idvbus/internal/app"
-	"github.com/idvbus/idvbus/internal/config"
 )
 
 func main() {
-	st, err := app.Setup("normalizer", os.Args[1:], config.Services{Normalizer: true}, false, os.Stderr)
+	st, err := app.Setup(app.NormalizerCommand, os.Args[1:], os.Stdout, os.Stderr)
 	if err != nil {
 		os.Exit(app.ExitCode(err))
 	}

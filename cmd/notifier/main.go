@@ -4,7 +4,7 @@
 // webhooks (Standard Webhooks), retrying and dead-lettering as configured.
 // /healthz, /readyz and /metrics are served on notifier.listen.
 //
-//	notifier --config PATH [--check-config]
+//	notifier --config PATH [--check-config] [--version] [--help]
 //
 // Several notifier processes may run with the same subscribers: they share
 // each subscriber's durable consumer (notify-<name>) and its work.
@@ -17,11 +17,10 @@ import (
 	"syscall"
 
 	"github.com/idvbus/idvbus/internal/app"
-	"github.com/idvbus/idvbus/internal/config"
 )
 
 func main() {
-	st, err := app.Setup("notifier", os.Args[1:], config.Services{Notifier: true}, false, os.Stderr)
+	st, err := app.Setup(app.NotifierCommand, os.Args[1:], os.Stdout, os.Stderr)
 	if err != nil {
 		os.Exit(app.ExitCode(err))
 	}

@@ -6,10 +6,8 @@ package cluster_test
 
 import (
 	"bytes"
-	"context"
 	"encoding/base64"
 	"io"
-	"net"
 	"net/http"
 	"net/http/httptest"
 	"strings"
@@ -106,9 +104,9 @@ func TestServicesWorkWithTheirLeastPrivilegeUsers(t *testing.T) {
 	core, logs := observer.New(zapcore.WarnLevel)
 	services := []struct {
 		user string
-		run  func(context.Context, config.Config, *nats.Conn, net.Listener, *zap.Logger) error
+		run  apptest.Service
 	}{{"ingest", app.Ingest}, {"normalizer", app.Normalizer}, {"notifier", app.Notifier}}
-	bases := map[string]string{}
+	bases := map[string]apptest.Endpoints{}
 	for _, s := range services {
 		c := cfg
 		c.NATS.User, c.NATS.Password = s.user, passwords[s.user]
@@ -119,7 +117,7 @@ func TestServicesWorkWithTheirLeastPrivilegeUsers(t *testing.T) {
 	}
 
 	body := []byte(`{"data":{"type":"event","id":"evt_perm_1","attributes":{"name":"inquiry.approved","created-at":"2026-11-22T10:00:00.000Z","payload":{"data":{"type":"inquiry","id":"inq_perm_1","attributes":{"status":"approved"}}}}}}`)
-	req, _ := http.NewRequest(http.MethodPost, bases["ingest"]+"/webhooks/persona", bytes.NewReader(body))
+	req, _ := http.NewRequest(http.MethodPost, bases["ingest"].Webhooks+"/webhooks/persona", bytes.NewReader(body))
 	req.Header.Set("Persona-Signature", webhookauth.SignPersona(personaSecret, time.Now(), body))
 	resp, err := http.DefaultClient.Do(req)
 	if err != nil {

@@ -58,8 +58,8 @@ type object struct {
 		MaxUnavailable any            `yaml:"maxUnavailable"`
 		MinAvailable   any            `yaml:"minAvailable"`
 		Template       struct {
-			Metadata struct{ Labels map[string]string } `yaml:"metadata"`
-			Spec     podSpec                            `yaml:"spec"`
+			Metadata struct{ Labels, Annotations map[string]string } `yaml:"metadata"`
+			Spec     podSpec                                         `yaml:"spec"`
 		} `yaml:"template"`
 		VolumeClaimTemplates []struct {
 			Metadata struct{ Name string } `yaml:"metadata"`
@@ -343,7 +343,8 @@ func TestNATSConfigIsAccepted(t *testing.T) {
 // TestServicesDeployments checks each Deployment against the idvbus config
 // it runs with: the config loads with exactly the variables the Deployment
 // provides, the probes hit /readyz and /healthz on the service's listen port,
-// replicas and security settings are as documented.
+// Prometheus is pointed at the ops port (ingest's ops_listen, never its
+// webhook port), replicas and security settings are as documented.
 func TestServicesDeployments(t *testing.T) {
 	objs, _ := manifests(t)
 	yml := get(t, objs, "ConfigMap/idvbus-config").Data["idvbus.yaml"]
@@ -364,12 +365,16 @@ func TestServicesDeployments(t *testing.T) {
 	for _, tc := range []struct {
 		name     string
 		listen   func(config.Config) string
+		ops      func(config.Config) string // where /metrics is
 		replicas func(int) bool
 		want     string
 	}{
-		{"ingest", func(c config.Config) string { return c.Ingest.Listen }, func(n int) bool { return n >= 2 }, "at least 2"},
-		{"normalizer", func(c config.Config) string { return c.Normalizer.Listen }, func(n int) bool { return n == 2 }, "2 (one active, one standby)"},
-		{"notifier", func(c config.Config) string { return c.Notifier.Listen }, func(n int) bool { return n >= 2 }, "at least 2"},
+		{"ingest", func(c config.Config) string { return c.Ingest.Listen }, func(c config.Config) string { return c.Ingest.OpsListen },
+			func(n int) bool { return n >= 2 }, "at least 2"},
+		{"normalizer", func(c config.Config) string { return c.Normalizer.Listen }, func(c config.Config) string { return c.Normalizer.Listen },
+			func(n int) bool { return n == 2 }, "2 (one active, one standby)"},
+		{"notifier", func(c config.Config) string { return c.Notifier.Listen }, func(c config.Config) string { return c.Notifier.Listen },
+			func(n int) bool { return n >= 2 }, "at least 2"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			d := get(t, objs, "Deployment/"+tc.name)
@@ -447,13 +452,25 @@ func TestServicesDeployments(t *testing.T) {
 			}
 
 			port := ""
+			ports := map[string]bool{}
 			for _, p := range ctr.Ports {
+				ports[fmt.Sprint(p.ContainerPort)] = true
 				if p.Name == "http" {
 					port = fmt.Sprint(p.ContainerPort)
 				}
 			}
 			if !strings.HasSuffix(tc.listen(cfg), ":"+port) {
 				t.Errorf("container port %s, but the service listens on %s", port, tc.listen(cfg))
+			}
+			ann := d.Spec.Template.Metadata.Annotations
+			if ann["prometheus.io/scrape"] != "true" || ann["prometheus.io/path"] != "/metrics" {
+				t.Errorf("pod annotations %v: want prometheus.io/scrape \"true\" and path /metrics", ann)
+			}
+			if mp := ann["prometheus.io/port"]; !ports[mp] || !strings.HasSuffix(tc.ops(cfg), ":"+mp) || strings.HasPrefix(tc.ops(cfg), "127.") {
+				t.Errorf("prometheus.io/port %q: want a container port where the ops listener (%s) listens on every interface", mp, tc.ops(cfg))
+			}
+			if tc.name == "ingest" && strings.HasSuffix(cfg.Ingest.Listen, ":"+ann["prometheus.io/port"]) {
+				t.Errorf("Prometheus scrapes the webhook port %s", cfg.Ingest.Listen)
 			}
 			if p := ctr.ReadinessProbe; p == nil || p.HTTPGet.Path != "/readyz" || p.HTTPGet.Port != "http" {
 				t.Errorf("readiness probe %+v, want /readyz on http", p)

@@ -13,11 +13,12 @@ import (
 
 // AllInOne runs idvbus in one process: the embedded JetStream server (unless
 // nats.url points at an external one), the ingest service, the normalizer and
-// the notifier. Once everything is set up it logs one line starting "idvbus
+// the notifier, with one ops listener for all three (ingest.ops_listen:
+// /metrics, the detailed /readyz). Once everything is set up it logs one line starting "idvbus
 // ready" that says where to send a webhook and what to try next. It stops in
 // order on ctx's end: HTTP first (requests in flight finish), then the NATS
 // connection, then the embedded server, which flushes its store.
-func AllInOne(ctx context.Context, cfg config.Config, ln net.Listener, log *zap.Logger) error {
+func AllInOne(ctx context.Context, cfg config.Config, ls Listeners, log *zap.Logger) error {
 	if cfg.NATS.URL == "" {
 		// Eight times the header room ingest requires: the embedded server
 		// never becomes the reason a webhook is refused.
@@ -39,6 +40,6 @@ func AllInOne(ctx context.Context, cfg config.Config, ln net.Listener, log *zap.
 	}
 	defer nc.Close()
 	natsURL := bus.RedactURL(cfg.NATS.URL)
-	return run(ctx, cfg, nc, ln, log, parts{ingest: true, normalizer: true, notifier: true,
+	return run(ctx, cfg, nc, ls, log, parts{ingest: true, normalizer: true, notifier: true,
 		ready: func(addr net.Addr) { logReady(log, cfg, natsURL, addr) }})
 }

@@ -37,15 +37,11 @@ func devConfig(t testing.TB, storeDir string) config.Config {
 // returns its error.
 func runAllInOne(t testing.TB, cfg config.Config, log *zap.Logger) (base string, stop func() error) {
 	t.Helper()
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
+	ls, base, ops := loopbackListeners(t)
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan error, 1)
-	go func() { done <- app.AllInOne(ctx, cfg, ln, log) }()
-	base = "http://" + ln.Addr().String()
-	waitReady(t, base, 20*time.Second)
+	go func() { done <- app.AllInOne(ctx, cfg, ls, log) }()
+	waitReady(t, ops, 20*time.Second)
 	var once sync.Once
 	var result error
 	stop = func() error {
@@ -112,6 +108,19 @@ func TestAllInOneEveryDevSourceAuthenticates(t *testing.T) {
 			t.Errorf("%s unsigned: %d, want 401", src.Name, resp.StatusCode)
 		}
 	}
+}
+
+// loopbackListeners are a webhook and an ops listener on loopback ports,
+// with their base URLs.
+func loopbackListeners(t testing.TB) (ls app.Listeners, webhooks, ops string) {
+	t.Helper()
+	for _, ln := range []*net.Listener{&ls.Webhooks, &ls.Ops} {
+		var err error
+		if *ln, err = net.Listen("tcp", "127.0.0.1:0"); err != nil {
+			t.Fatal(err)
+		}
+	}
+	return ls, "http://" + ls.Webhooks.Addr().String(), "http://" + ls.Ops.Addr().String()
 }
 
 // waitReady polls base/readyz until it answers 200.

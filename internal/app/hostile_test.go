@@ -101,9 +101,9 @@ func startHostile(t *testing.T, allInOne bool) *hostileEnv {
 	}
 	var base string
 	if allInOne {
-		base = apptest.RunAllInOne(t, cfg, zap.NewNop(), 60*time.Second)
+		base = apptest.RunAllInOne(t, cfg, zap.NewNop(), 60*time.Second).Webhooks
 	} else {
-		base = apptest.Run(t, "ingest", app.Ingest, cfg, nil, zap.NewNop(), 60*time.Second)
+		base = apptest.Run(t, "ingest", app.Ingest, cfg, nil, zap.NewNop(), 60*time.Second).Webhooks
 	}
 	nc, err := nats.Connect(natsURL)
 	if err != nil {

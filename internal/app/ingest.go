@@ -3,7 +3,6 @@ package app
 import (
 	"context"
 	"errors"
-	"net"
 
 	"github.com/nats-io/nats.go"
 	"go.uber.org/zap"
@@ -20,15 +19,16 @@ const HeaderRoom = 8 << 10
 // configured maximum size.
 var ErrMaxPayload = errors.New("NATS max_payload is too small for ingest.max_body_bytes")
 
-// Ingest runs the ingest service on an open NATS connection until ctx ends.
-// ln is where it serves HTTP; nil listens on cfg.Ingest.Listen.
+// Ingest runs the ingest service on an open NATS connection until ctx ends:
+// webhooks on ls.Webhooks (nil: cfg.Ingest.Listen), /metrics and the
+// detailed /readyz on ls.Ops (nil: cfg.Ingest.OpsListen).
 //
 // It serves at once (so /healthz answers) and sets up the JetStream topology
 // in the background; until that is done /readyz answers 503 and webhooks get
 // 503 with Retry-After. It returns after a graceful shutdown, or with the
 // first fatal error.
-func Ingest(ctx context.Context, cfg config.Config, nc *nats.Conn, ln net.Listener, log *zap.Logger) error {
-	return run(ctx, cfg, nc, ln, log, parts{ingest: true})
+func Ingest(ctx context.Context, cfg config.Config, nc *nats.Conn, ls Listeners, log *zap.Logger) error {
+	return run(ctx, cfg, nc, ls, log, parts{ingest: true})
 }
 
 // IngestService is the stand-alone ingest: it connects to cfg.NATS and runs
@@ -38,9 +38,9 @@ func IngestService(ctx context.Context, cfg config.Config, log *zap.Logger) erro
 }
 
 // Normalizer runs the normalizer on an open NATS connection until ctx ends,
-// serving /healthz, /readyz and /metrics on ln (nil: cfg.Normalizer.Listen).
-func Normalizer(ctx context.Context, cfg config.Config, nc *nats.Conn, ln net.Listener, log *zap.Logger) error {
-	return run(ctx, cfg, nc, ln, log, parts{normalizer: true})
+// serving /healthz, /readyz and /metrics on ls.Ops (nil: cfg.Normalizer.Listen).
+func Normalizer(ctx context.Context, cfg config.Config, nc *nats.Conn, ls Listeners, log *zap.Logger) error {
+	return run(ctx, cfg, nc, ls, log, parts{normalizer: true})
 }
 
 // NormalizerService is the stand-alone normalizer: it connects to cfg.NATS
@@ -50,9 +50,9 @@ func NormalizerService(ctx context.Context, cfg config.Config, log *zap.Logger) 
 }
 
 // Notifier runs the notifier on an open NATS connection until ctx ends,
-// serving /healthz, /readyz and /metrics on ln (nil: cfg.Notifier.Listen).
-func Notifier(ctx context.Context, cfg config.Config, nc *nats.Conn, ln net.Listener, log *zap.Logger) error {
-	return run(ctx, cfg, nc, ln, log, parts{notifier: true})
+// serving /healthz, /readyz and /metrics on ls.Ops (nil: cfg.Notifier.Listen).
+func Notifier(ctx context.Context, cfg config.Config, nc *nats.Conn, ls Listeners, log *zap.Logger) error {
+	return run(ctx, cfg, nc, ls, log, parts{notifier: true})
 }
 
 // NotifierService is the stand-alone notifier: it connects to cfg.NATS and
@@ -64,11 +64,11 @@ func NotifierService(ctx context.Context, cfg config.Config, log *zap.Logger) er
 // standAlone connects to cfg.NATS as client, runs service on the connection
 // until ctx ends, then closes it: the shape of every stand-alone service.
 func standAlone(ctx context.Context, cfg config.Config, log *zap.Logger, client string,
-	service func(context.Context, config.Config, *nats.Conn, net.Listener, *zap.Logger) error) error {
+	service func(context.Context, config.Config, *nats.Conn, Listeners, *zap.Logger) error) error {
 	nc, err := bus.Connect(cfg.NATS, client, log.Named("nats-client"))
 	if err != nil {
 		return err
 	}
 	defer nc.Close()
-	return service(ctx, cfg, nc, nil, log)
+	return service(ctx, cfg, nc, Listeners{}, log)
 }

@@ -6,7 +6,6 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
-	"net"
 	"net/http"
 	"strings"
 	"testing"
@@ -16,6 +15,7 @@ import (
 	"go.uber.org/zap/zaptest"
 
 	"github.com/idvbus/idvbus/internal/app"
+	"github.com/idvbus/idvbus/internal/buildinfo"
 	"github.com/idvbus/idvbus/internal/bus"
 	"github.com/idvbus/idvbus/internal/config"
 	"github.com/idvbus/idvbus/internal/natstest"
@@ -29,7 +29,8 @@ type stack struct {
 	t    *testing.T
 	js   *natstest.Server
 	cfg  config.Config
-	base string // http://127.0.0.1:port
+	base string // the webhook port, http://127.0.0.1:port
+	ops  string // the ops port
 	done chan error
 }
 
@@ -59,13 +60,10 @@ func startStack(t *testing.T) *stack {
 	if err != nil {
 		t.Fatal(err)
 	}
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	s.base = "http://" + ln.Addr().String()
+	var ls app.Listeners
+	ls, s.base, s.ops = loopbackListeners(t)
 	ctx, cancel := context.WithCancel(context.Background())
-	go func() { s.done <- app.Ingest(ctx, s.cfg, nc, ln, log) }()
+	go func() { s.done <- app.Ingest(ctx, s.cfg, nc, ls, log) }()
 	t.Cleanup(func() {
 		cancel()
 		if err := <-s.done; err != nil {
@@ -239,6 +237,13 @@ func TestJetStreamDownGives503ThenRetryIsAccepted(t *testing.T) {
 	if code := s.get("/readyz"); code != http.StatusServiceUnavailable {
 		t.Errorf("/readyz = %d while JetStream is down, want 503", code)
 	}
+	// The reason is for operators: on the ops port, never on the webhook port.
+	if code, body := fetch(t, s.base+"/readyz"); code != http.StatusServiceUnavailable || body != "unavailable\n" {
+		t.Errorf("webhook port /readyz: %d %q, want 503 \"unavailable\" alone", code, body)
+	}
+	if code, body := fetch(t, s.ops+"/readyz"); code != http.StatusServiceUnavailable || !strings.Contains(body, `"status":"not ready"`) || !strings.Contains(body, `"error":"`) {
+		t.Errorf("ops /readyz: %d %q, want 503 with the reason", code, body)
+	}
 	s.js.Start()
 	// The vendor retries until it gets a 2xx; the client reconnects within seconds.
 	var got reply
@@ -287,5 +292,56 @@ func TestTopologyIsIdempotentAndConfigurable(t *testing.T) {
 	}
 	if _, err := js.KeyValue(ctx, bus.BucketState); err != nil {
 		t.Errorf("kv: %v", err)
+	}
+}
+
+// fetch GETs url and returns the status and body ("" and 0 when unreachable).
+func fetch(t *testing.T, url string) (int, string) {
+	t.Helper()
+	resp, err := http.Get(url)
+	if err != nil {
+		return 0, ""
+	}
+	defer resp.Body.Close()
+	b, _ := io.ReadAll(resp.Body)
+	return resp.StatusCode, string(b)
+}
+
+// TestWebhookPortAndOpsListener: the public port serves webhooks and the
+// two bare probes only (404 on /metrics); /metrics, with the build info,
+// and the detailed /readyz are on ingest.ops_listen.
+func TestWebhookPortAndOpsListener(t *testing.T) {
+	s := startStack(t)
+	body := personaBody("evt_ops")
+	if r := s.post("persona", body, personaHeader(body, time.Now())); r.code != 200 {
+		t.Fatalf("POST: %+v", r)
+	}
+	if code, _ := fetch(t, s.base+"/metrics"); code != http.StatusNotFound {
+		t.Errorf("webhook port /metrics: %d, want 404", code)
+	}
+	if code, body := fetch(t, s.base+"/readyz"); code != http.StatusOK || body != "ok\n" {
+		t.Errorf("webhook port /readyz: %d %q, want 200 \"ok\"", code, body)
+	}
+	if code, _ := fetch(t, s.base+"/healthz"); code != http.StatusOK {
+		t.Errorf("webhook port /healthz: %d", code)
+	}
+	code, metrics := fetch(t, s.ops+"/metrics")
+	if code != http.StatusOK {
+		t.Fatalf("ops /metrics: %d", code)
+	}
+	in := buildinfo.Get()
+	for _, want := range []string{
+		`idvbus_ingest_requests_total{outcome="accepted",source="persona"} 1`,
+		fmt.Sprintf(`idvbus_build_info{commit=%q,go_version=%q,version=%q} 1`, in.Commit, in.GoVersion, in.Version),
+	} {
+		if !strings.Contains(metrics, want) {
+			t.Errorf("ops /metrics lacks %s", want)
+		}
+	}
+	if code, body := fetch(t, s.ops+"/readyz"); code != http.StatusOK || !strings.Contains(body, `"status":"ready"`) {
+		t.Errorf("ops /readyz: %d %q", code, body)
+	}
+	if code, _ := fetch(t, s.ops+"/webhooks/persona"); code == http.StatusOK || code == 0 {
+		t.Errorf("ops port took a webhook: %d", code)
 	}
 }

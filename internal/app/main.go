@@ -9,6 +9,7 @@ import (
 
 	"go.uber.org/zap"
 
+	"github.com/idvbus/idvbus/internal/buildinfo"
 	"github.com/idvbus/idvbus/internal/config"
 )
 
@@ -26,40 +27,72 @@ func (s Started) Dev() bool { return s.File == "" }
 // good: the binary exits with 0.
 var ErrChecked = errors.New("config checked")
 
-// ExitCode is the exit code for an error of [Setup]: 0 for [ErrChecked] (and --help),
-// else 2 (a usage or config error, already printed).
+// ErrVersion is returned by [Setup] after --version printed the build: the
+// binary exits with 0.
+var ErrVersion = errors.New("version printed")
+
+// exitCode is [Setup]'s error after a subcommand ran: its exit code.
+type exitCode int
+
+func (c exitCode) Error() string { return fmt.Sprintf("exit code %d", int(c)) }
+
+// ExitCode is the exit code for an error of [Setup]: 0 for [ErrChecked],
+// [ErrVersion] and --help, a subcommand's own code, else 2 (a usage or
+// config error, already printed).
 func ExitCode(err error) int {
-	if err == nil || errors.Is(err, ErrChecked) || errors.Is(err, flag.ErrHelp) {
+	var code exitCode
+	switch {
+	case err == nil || errors.Is(err, ErrChecked) || errors.Is(err, ErrVersion) || errors.Is(err, flag.ErrHelp):
 		return 0
+	case errors.As(err, &code):
+		return int(code)
 	}
 	return 2
 }
 
-// Setup is the common start of every binary: it parses --config and
-// --check-config from args, loads the config (the development setup when
-// allowDev and no config is given) and checks it with [CheckConfig] for the
-// services the binary runs, builds the logger (on stderr), and logs which config it
-// loaded and why, then the config's warnings. --check-config does exactly the
-// same checks, prints the warnings and "config ok" on stderr and returns
-// [ErrChecked]. A usage or config error is printed on stderr, one line per
-// problem, and returned: the binary exits with [ExitCode].
-func Setup(prog string, args []string, services config.Services, allowDev bool, stderr io.Writer) (Started, error) {
-	fs := flag.NewFlagSet(prog, flag.ContinueOnError)
-	fs.SetOutput(stderr)
-	help := "config file (default $IDVBUS_CONFIG)"
-	if allowDev {
-		help = "config file (default $IDVBUS_CONFIG; none: the development setup)"
+// Setup is the common start of every service binary c describes. When
+// args[0] names one of c's subcommands it runs that and returns its exit
+// code (as an error for [ExitCode]). Else it parses --config,
+// --check-config, --version and --help from args: --help writes c's help on
+// stdout and returns flag.ErrHelp, --version writes the build on stdout and
+// returns [ErrVersion]. Then it loads the config (the development setup when
+// c.AllowDev and no config is given) and checks it with [CheckConfig] for the
+// services the binary runs, builds the logger (on stderr), and logs which
+// config it loaded and why, then the config's warnings. --check-config does
+// exactly the same checks, prints the warnings and "config ok" on stderr and
+// returns [ErrChecked]. A usage or config error is printed on stderr, one
+// line per problem, and returned: the binary exits with [ExitCode].
+func Setup(c Command, args []string, stdout, stderr io.Writer) (Started, error) {
+	prog := c.Name
+	if len(args) > 0 {
+		for _, s := range c.Subcommands {
+			if args[0] == s.Name {
+				return Started{}, exitCode(s.Run(args[1:], stdout, stderr))
+			}
+		}
 	}
-	configPath := fs.String("config", "", help)
-	check := fs.Bool("check-config", false, "validate the config as a start would, print its warnings, and exit")
+	var f flags
+	fs := c.flagSet(stderr, &f)
 	if err := fs.Parse(args); err != nil {
+		if errors.Is(err, flag.ErrHelp) {
+			c.WriteHelp(stdout)
+		} else {
+			c.writeShortUsage(stderr)
+		}
 		return Started{}, err
 	}
 	if fs.NArg() > 0 {
 		err := fmt.Errorf("unexpected argument %q", fs.Arg(0))
 		fmt.Fprintf(stderr, "%s: %v\n", prog, err)
+		c.writeShortUsage(stderr)
 		return Started{}, err
 	}
+	if f.version {
+		fmt.Fprintln(stdout, buildinfo.Get().Line(prog))
+		return Started{}, ErrVersion
+	}
+	configPath, check := &f.config, &f.check
+	services, allowDev := c.Services, c.AllowDev
 	l, err := CheckConfig(*configPath, config.OSEnv(), services, allowDev)
 	if err != nil {
 		PrintConfigError(stderr, prog, err)
@@ -77,6 +110,7 @@ func Setup(prog string, args []string, services config.Services, allowDev bool, 
 		fmt.Fprintf(stderr, "%s: %v\n", prog, err)
 		return Started{}, err
 	}
+	log.Info(prog+" starting", zap.String("version", buildinfo.Get().Version), zap.String("commit", buildinfo.Get().Commit))
 	if l.File == "" {
 		log.Warn(prog + " runs the development setup: no --config and no IDVBUS_CONFIG")
 	} else {

@@ -159,14 +159,11 @@ func TestSeparateIngestAndNormalizer(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer nc.Close()
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	ops := "http://" + ln.Addr().String()
+	ls, _, ops := loopbackListeners(t)
+	ls.Webhooks.Close() // the normalizer has no webhook port
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan error, 1)
-	go func() { done <- app.Normalizer(ctx, s.cfg, nc, ln, log) }()
+	go func() { done <- app.Normalizer(ctx, s.cfg, nc, ls, log) }()
 	defer func() {
 		cancel()
 		if err := <-done; err != nil {

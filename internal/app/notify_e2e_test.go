@@ -6,7 +6,6 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
-	"net"
 	"net/http"
 	"net/http/httptest"
 	"sort"
@@ -190,21 +189,19 @@ func (p *service) stop() {
 
 // runService starts run (app.Normalizer, app.Notifier) with cfg and waits
 // until its /readyz answers 200; it is stopped on cleanup.
-func (s *stack) runService(t *testing.T, cfg config.Config, run func(context.Context, config.Config, *nats.Conn, net.Listener, *zap.Logger) error) *service {
+func (s *stack) runService(t *testing.T, cfg config.Config, run func(context.Context, config.Config, *nats.Conn, app.Listeners, *zap.Logger) error) *service {
 	t.Helper()
 	nc, err := nats.Connect(s.js.URL())
 	if err != nil {
 		t.Fatal(err)
 	}
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
+	ls, _, ops := loopbackListeners(t)
+	ls.Webhooks.Close() // neither has a webhook port
 	ctx, cancel := context.WithCancel(context.Background())
 	p := &service{nc: nc, cancel: cancel, done: make(chan error, 1)}
-	go func() { p.done <- run(ctx, cfg, nc, ln, zaptest.NewLogger(t)) }()
+	go func() { p.done <- run(ctx, cfg, nc, ls, zaptest.NewLogger(t)) }()
 	t.Cleanup(p.stop)
-	waitReady(t, "http://"+ln.Addr().String(), 10*time.Second)
+	waitReady(t, ops, 10*time.Second)
 	return p
 }
 

@@ -2,6 +2,7 @@ package app
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"net"
@@ -34,40 +35,60 @@ type parts struct {
 	ready func(addr net.Addr)
 }
 
+// Listeners are where a service serves HTTP; a nil one is opened on the
+// address of the config. Tests pass loopback listeners on port 0.
+type Listeners struct {
+	// Webhooks is ingest's public port (ingest.listen): POST
+	// /webhooks/{source} and the bare /healthz and /readyz. Unused without ingest.
+	Webhooks net.Listener
+	// Ops is the operators' port: /metrics, the detailed /readyz and
+	// /healthz. ingest.ops_listen for ingest and the all-in-one, else
+	// normalizer.listen or notifier.listen.
+	Ops net.Listener
+}
+
 // run runs the chosen services on nc until ctx ends or one fails. They share
-// one Prometheus registry and one HTTP listener: ingest's when ingest runs
-// (webhooks, /healthz, /readyz, /metrics), else a small one on
-// normalizer.listen or notifier.listen. The topology is set up in the
-// background, then the subscribers' consumers (so no event is published
-// before they exist); /readyz answers 503 until both are done, and the
-// normalizer and notifier start consuming once they are.
-func run(ctx context.Context, cfg config.Config, nc *nats.Conn, ln net.Listener, log *zap.Logger, p parts) error {
+// one Prometheus registry and one ops listener (/metrics, the detailed
+// /readyz, /healthz): ingest.ops_listen when ingest runs, beside ingest's
+// webhook port, else normalizer.listen or notifier.listen. The topology is
+// set up in the background, then the subscribers' consumers (so no event is
+// published before they exist); /readyz answers 503 until both are done, and
+// the normalizer and notifier start consuming once they are.
+func run(ctx context.Context, cfg config.Config, nc *nats.Conn, ls Listeners, log *zap.Logger, p parts) error {
 	b, err := bus.New(nc, cfg.JetStream, log.Named("bus"))
 	if err != nil {
 		return err
 	}
 	// Listen first: a busy port is reported at once, before any NATS work.
-	if ln == nil {
-		key, addr := "ingest.listen", cfg.Ingest.Listen
-		switch {
-		case p.ingest:
-		case p.normalizer:
-			key, addr = "normalizer.listen", cfg.Normalizer.Listen
-		default:
-			key, addr = "notifier.listen", cfg.Notifier.Listen
-		}
-		if ln, err = listen.TCP(key, addr); err != nil {
+	// Ingest has its webhook port and its ops port; the normalizer and the
+	// notifier alone have their ops port.
+	var webhooks net.Listener
+	if p.ingest {
+		if webhooks, err = listenOn(ls.Webhooks, "ingest.listen", cfg.Ingest.Listen); err != nil {
 			return err
 		}
+		defer webhooks.Close() // for the early returns; Serve closes it too
 	}
-	defer ln.Close() // for the early returns; Serve closes it too
+	opsKey, opsAddr := "ingest.ops_listen", cfg.Ingest.OpsListen
+	switch {
+	case p.ingest:
+	case p.normalizer:
+		opsKey, opsAddr = "normalizer.listen", cfg.Normalizer.Listen
+	default:
+		opsKey, opsAddr = "notifier.listen", cfg.Notifier.Listen
+	}
+	ops, err := listenOn(ls.Ops, opsKey, opsAddr)
+	if err != nil {
+		return err
+	}
+	defer ops.Close()
 	tracer, stopTracing, err := startTracing(ctx, cfg.Tracing, p, log.Named("tracing"))
 	if err != nil {
 		return err
 	}
 	defer stopTracing()
 	reg := prometheus.NewRegistry()
-	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
+	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}), buildInfoGauge())
 
 	var notifyMetrics *notify.Metrics
 	if p.notifier {
@@ -106,8 +127,8 @@ func run(ctx context.Context, cfg config.Config, nc *nats.Conn, ln net.Listener,
 		log.Info("jetstream topology ready", zap.String("server", b.ServerURL()),
 			zap.Strings("sources", sourceNames(cfg.Sources)), zap.Strings("subscribers", subscriberNames(cfg.Subscribers)))
 		close(topology)
-		if p.ready != nil {
-			p.ready(ln.Addr())
+		if p.ready != nil && webhooks != nil {
+			p.ready(webhooks.Addr()) // where webhooks go
 		}
 	}()
 	ready := readiness{b: b, topology: topology}
@@ -160,9 +181,22 @@ func run(ctx context.Context, cfg config.Config, nc *nats.Conn, ln net.Listener,
 		if err != nil {
 			return err
 		}
-		serveErr = svc.Serve(ctx, ln, svc.Handler(reg))
+		// The ops listener outlives the webhook port's drain, so probes see
+		// "shutting down" and the last metrics can be scraped meanwhile.
+		opsCtx, stopOps := context.WithCancel(context.WithoutCancel(ctx))
+		opsDone := make(chan error, 1)
+		go func() {
+			err := serveOps(opsCtx, ops, svc, reg, log.Named("ops"))
+			if err != nil {
+				cancel(fmt.Errorf("ingest.ops_listen: %w", err))
+			}
+			opsDone <- err
+		}()
+		serveErr = svc.Serve(ctx, webhooks, svc.Handler())
+		stopOps()
+		<-opsDone // its failure, if any, is ctx's cause
 	} else {
-		serveErr = serveOps(ctx, ln, ready, reg, log.Named("http"))
+		serveErr = serveOps(ctx, ops, ready, reg, log.Named("ops"))
 	}
 	cancel(nil) // the HTTP side stopped: stop the rest too
 	wg.Wait()
@@ -215,8 +249,19 @@ type fatalError struct{ err error }
 
 func (e *fatalError) Error() string { return e.err.Error() }
 
-// serveOps serves /healthz, /readyz and /metrics for a service without a
-// public API, until ctx ends.
+// listenOn returns ln, or a new listener on addr when ln is nil; key names
+// the setting (and its variable) in the error.
+func listenOn(ln net.Listener, key, addr string) (net.Listener, error) {
+	if ln != nil {
+		return ln, nil
+	}
+	return listen.TCP(key, addr)
+}
+
+// serveOps serves the ops API until ctx ends: /healthz, /metrics, and the
+// detailed /readyz, whose 503 says why (JSON {"status":"not ready","error":...}).
+// It is for operators and their Prometheus and probes, never the internet:
+// the reasons name hosts and streams.
 func serveOps(ctx context.Context, ln net.Listener, b ingest.ReadyChecker, gatherer prometheus.Gatherer, log *zap.Logger) error {
 	mux := http.NewServeMux()
 	mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, _ *http.Request) {
@@ -227,9 +272,10 @@ func serveOps(ctx context.Context, ln net.Listener, b ingest.ReadyChecker, gathe
 		rctx, cancel := context.WithTimeout(r.Context(), 2*time.Second)
 		defer cancel()
 		w.Header().Set("Content-Type", "application/json")
+		w.Header().Set("Cache-Control", "no-store")
 		if err := b.Ready(rctx); err != nil {
 			w.WriteHeader(http.StatusServiceUnavailable)
-			_, _ = w.Write([]byte(`{"status":"not ready"}` + "\n"))
+			_ = json.NewEncoder(w).Encode(map[string]string{"status": "not ready", "error": err.Error()})
 			return
 		}
 		_, _ = w.Write([]byte(`{"status":"ready"}` + "\n"))
@@ -238,7 +284,7 @@ func serveOps(ctx context.Context, ln net.Listener, b ingest.ReadyChecker, gathe
 	srv := &http.Server{Handler: mux, ReadHeaderTimeout: 5 * time.Second, ErrorLog: zap.NewStdLog(log)}
 	errc := make(chan error, 1)
 	go func() { errc <- srv.Serve(ln) }()
-	log.Info("listening", zap.String("addr", ln.Addr().String()))
+	log.Info("ops listening (/metrics, /readyz, /healthz)", zap.String("addr", ln.Addr().String()))
 	select {
 	case err := <-errc:
 		return err

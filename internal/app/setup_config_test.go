@@ -3,6 +3,7 @@ package app_test
 import (
 	"bytes"
 	"context"
+	"io"
 	"os"
 	"path/filepath"
 	"strings"
@@ -40,8 +41,8 @@ func TestCheckConfigRefusesWhatAStartRefuses(t *testing.T) {
 		{config.Services{Notifier: true}, false},
 	} {
 		var check, start bytes.Buffer
-		_, checkErr := app.Setup("svc", []string{"--config", empty, "--check-config"}, tc.services, false, &check)
-		st, startErr := app.Setup("svc", []string{"--config", empty}, tc.services, false, &start)
+		_, checkErr := app.Setup(app.Command{Name: "svc", Services: tc.services, AllowDev: false}, []string{"--config", empty, "--check-config"}, io.Discard, &check)
+		st, startErr := app.Setup(app.Command{Name: "svc", Services: tc.services, AllowDev: false}, []string{"--config", empty}, io.Discard, &start)
 		if !tc.refused {
 			if app.ExitCode(checkErr) != 0 || startErr != nil {
 				t.Errorf("%+v: an empty file is enough: check %v, start %v\n%s%s", tc.services, checkErr, startErr, check.String(), start.String())
@@ -67,7 +68,7 @@ func TestCheckConfigPrintsTheWarnings(t *testing.T) {
 	t.Setenv("IDVBUS_INGEST_LISTN", ":18311") // misspelt
 	path := writeConfig(t, oneSource)
 	var stderr bytes.Buffer
-	_, err := app.Setup("svc", []string{"--config", path, "--check-config"}, config.AllServices, false, &stderr)
+	_, err := app.Setup(app.Command{Name: "svc", Services: config.AllServices, AllowDev: false}, []string{"--config", path, "--check-config"}, io.Discard, &stderr)
 	if app.ExitCode(err) != 0 {
 		t.Fatalf("exit %d: %s", app.ExitCode(err), stderr.String())
 	}
@@ -99,7 +100,7 @@ func TestStartLogsWhichConfigAndWhy(t *testing.T) {
 			t.Setenv("IDVBUS_CONFIG", tc.envConfig)
 			t.Setenv("IDVBUS_NATS_EMBEDDED_STORE_DIR", dataDir)
 			var stderr bytes.Buffer
-			st, err := app.Setup("svc", tc.args, config.AllServices, true, &stderr)
+			st, err := app.Setup(app.Command{Name: "svc", Services: config.AllServices, AllowDev: true}, tc.args, io.Discard, &stderr)
 			if err != nil {
 				t.Fatalf("%v\n%s", err, stderr.String())
 			}
@@ -122,7 +123,7 @@ func TestARunTimeConfigErrorIsLoggedWithoutAStackTrace(t *testing.T) {
 	for _, format := range []string{"json", "console"} {
 		path := writeConfig(t, oneSource+"log: {format: "+format+"}\nnats: {url: 'nats://127.0.0.1:18312', nkey_seed_file: "+seed+"}\n")
 		var stderr bytes.Buffer
-		st, err := app.Setup("svc", []string{"--config", path}, config.Services{Ingest: true}, false, &stderr)
+		st, err := app.Setup(app.Command{Name: "svc", Services: config.Services{Ingest: true}, AllowDev: false}, []string{"--config", path}, io.Discard, &stderr)
 		if err != nil {
 			t.Fatalf("%v\n%s", err, stderr.String())
 		}

@@ -57,7 +57,7 @@ func TestAllInOneBusyIngestPortNamesTheSetting(t *testing.T) {
 	cfg.Ingest.Listen = taken.Addr().String()
 	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
 	defer cancel()
-	err = app.AllInOne(ctx, cfg, nil, zap.NewNop())
+	err = app.AllInOne(ctx, cfg, app.Listeners{}, zap.NewNop())
 	want := "ingest.listen (IDVBUS_INGEST_LISTEN): " + cfg.Ingest.Listen + " is already in use — is another idvbus running?"
 	if !errors.Is(err, listen.ErrInUse) || !strings.HasPrefix(err.Error(), want) || ctx.Err() != nil {
 		t.Fatalf("AllInOne: %v; want at once an error starting %q", err, want)

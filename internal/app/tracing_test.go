@@ -75,15 +75,17 @@ func startTraceStack(t *testing.T, tracer *tracing.Tracer) *traceStack {
 	if err != nil {
 		t.Fatal(err)
 	}
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
+	var ls Listeners
+	for _, ln := range []*net.Listener{&ls.Webhooks, &ls.Ops} {
+		if *ln, err = net.Listen("tcp", "127.0.0.1:0"); err != nil {
+			t.Fatal(err)
+		}
 	}
-	s.base = "http://" + ln.Addr().String()
+	s.base = "http://" + ls.Webhooks.Addr().String()
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan error, 1)
 	go func() {
-		done <- run(ctx, cfg, nc, ln, log, parts{ingest: true, normalizer: true, notifier: true, tracer: tracer})
+		done <- run(ctx, cfg, nc, ls, log, parts{ingest: true, normalizer: true, notifier: true, tracer: tracer})
 	}()
 	t.Cleanup(func() {
 		cancel()

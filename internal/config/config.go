@@ -121,9 +121,16 @@ type JetStream struct {
 
 // Ingest configures the HTTP ingest service.
 type Ingest struct {
-	// Listen is the HTTP address of the webhooks (POST /webhooks/{source}),
-	// /healthz, /readyz and /metrics.
+	// Listen is the public webhook port: POST /webhooks/{source} and, for
+	// load balancers, a bare /healthz and /readyz (a status code and one
+	// word, never a reason). It answers 404 on /metrics.
 	Listen string `yaml:"listen"`
+	// OpsListen is the operators' port: /metrics, the detailed /readyz (with
+	// the reason when not ready) and /healthz. Loopback by default; in a
+	// container or pod it must listen on every interface (":8084") for
+	// Prometheus, but never be published to the internet. The all-in-one
+	// idvbus serves the normalizer's and notifier's metrics here too.
+	OpsListen string `yaml:"ops_listen"`
 	// MaxBodyBytes is the largest webhook body accepted; a larger one gets 413.
 	MaxBodyBytes int64 `yaml:"max_body_bytes"`
 	// MaxInflightBodyBytes caps the body bytes all requests may be reading,
@@ -160,7 +167,7 @@ type Ingest struct {
 // Normalizer configures the normalizer (internal/normalize).
 type Normalizer struct {
 	// Listen is the HTTP address of the stand-alone normalizer's /healthz,
-	// /readyz and /metrics. The all-in-one idvbus serves them on ingest's address.
+	// /readyz and /metrics. The all-in-one idvbus serves them on ingest.ops_listen.
 	Listen string `yaml:"listen"`
 	// Workers process verifications in parallel; webhooks of one verification
 	// always go to the same worker, in stream order.
@@ -216,7 +223,7 @@ type Source struct {
 // subscriber is in [Subscriber].
 type Notifier struct {
 	// Listen is the HTTP address of the stand-alone notifier's /healthz,
-	// /readyz and /metrics. The all-in-one idvbus serves them on ingest's address.
+	// /readyz and /metrics. The all-in-one idvbus serves them on ingest.ops_listen.
 	Listen string `yaml:"listen"`
 	// AckWait is how long JetStream waits for a delivery's outcome before
 	// giving the event to another notifier process. A running notifier keeps

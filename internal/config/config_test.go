@@ -199,6 +199,8 @@ func TestValidationErrors(t *testing.T) {
 			"ingest.max_inflight_body_bytes_per_ip: 16777216 is not between ingest.max_body_bytes 1048576 and ingest.max_inflight_body_bytes 8388608"},
 		{"publish vs write timeout", "ingest: {publish_timeout: 40s}", "ingest.publish_timeout: 40s must be shorter than ingest.write_timeout"},
 		{"listen", "ingest: {listen: 'localhost'}", `ingest.listen: "localhost" is not host:port`},
+		{"ops listen", "ingest: {ops_listen: 'localhost'}", `ingest.ops_listen: "localhost" is not host:port`},
+		{"ops listen is the webhook port", "ingest: {listen: ':9090', ops_listen: ':9090'}", `ingest.ops_listen: ":9090" is ingest.listen too`},
 		{"trusted proxy", "ingest: {trusted_proxies: [x]}", `ingest.trusted_proxies[0]: "x" is not an IP or CIDR`},
 		{"nats url", "nats: {url: 'http//oops'}", "nats.url"},
 		{"nats scheme", "nats: {url: 'http://h:1'}", `nats.url: scheme "http" is not one of`},

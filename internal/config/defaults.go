@@ -10,6 +10,9 @@ const (
 	DefaultNATSURL = "nats://127.0.0.1:4222"
 	// DefaultEmbeddedListen keeps the unauthenticated embedded server on loopback.
 	DefaultEmbeddedListen = "127.0.0.1:4222"
+	// DefaultOpsListen is ingest's (and the all-in-one's) ops listener:
+	// /metrics and the detailed /readyz, on loopback.
+	DefaultOpsListen = "127.0.0.1:8084"
 	// DefaultMaxBodyBytes (1 MiB) fits every documented IDV webhook (they carry
 	// ids and statuses, not document images) with a wide margin.
 	DefaultMaxBodyBytes = 1 << 20
@@ -56,7 +59,10 @@ func Default() Config {
 			ManageTopology:  true,
 		},
 		Ingest: Ingest{
-			Listen:                    ":8080",
+			Listen: ":8080",
+			// Metrics and readiness reasons are for operators: this machine
+			// only unless the config opens it (containers: ":8084").
+			OpsListen:                 DefaultOpsListen,
 			MaxBodyBytes:              DefaultMaxBodyBytes,
 			MaxInflightBodyBytes:      DefaultMaxInflightBodyBytes,
 			MaxInflightBodyBytesPerIP: DefaultMaxInflightBodyBytesPerIP,

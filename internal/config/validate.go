@@ -221,6 +221,11 @@ func (in Ingest) validate(p *problems) {
 	if _, _, err := net.SplitHostPort(in.Listen); err != nil {
 		p.add("ingest.listen", "%q is not host:port (e.g. :8080)", in.Listen)
 	}
+	if _, _, err := net.SplitHostPort(in.OpsListen); err != nil {
+		p.add("ingest.ops_listen", "%q is not host:port (e.g. 127.0.0.1:8084)", in.OpsListen)
+	} else if in.OpsListen == in.Listen {
+		p.add("ingest.ops_listen", "%q is ingest.listen too: the webhook port must not serve /metrics", in.OpsListen)
+	}
 	if in.MaxBodyBytes <= 0 || in.MaxBodyBytes > MaxBodyLimit {
 		p.add("ingest.max_body_bytes", "%d is not between 1 and %d", in.MaxBodyBytes, MaxBodyLimit)
 	}

@@ -12,7 +12,17 @@ func init() {
 		summary: "the effective config, where each value came from, secrets masked", run: runConfig})
 }
 
-const configHelp = `Prints the config the services would run with: --config, else
+var configHelp = helpText{
+	name: "config", args: "print [--config PATH] [--json]",
+	purpose: "print the effective config, where each value came from, with every secret masked",
+	details: configDetails,
+	examples: []string{
+		"idvctl config print   # what the all-in-one would run with here (the development setup without a config)",
+		"idvctl --config /etc/idvbus/idvbus.yaml config print --json   # a deployment's, with each setting's origin and variable",
+	},
+}
+
+const configDetails = `Prints the config the services would run with: --config, else
 $IDVBUS_CONFIG, else the development setup, with the IDVBUS_ variables of
 this environment applied (not --nats, which only points idvctl elsewhere).
 The first line says which file and why; each value's comment says where it
@@ -21,7 +31,7 @@ masked. --json prints one JSON object: config, file, chosen, warnings and
 settings (key, value, origin, env). Exit 2 for a config error.`
 
 func runConfig(_ context.Context, e *Env, args []string) int {
-	fs := e.FlagSet("config", "print", configHelp)
+	fs := e.FlagSet(configHelp)
 	pos, code, ok := e.Parse(fs, args)
 	if !ok {
 		return code

@@ -23,6 +23,7 @@ import (
 	"go.uber.org/zap"
 
 	"github.com/idvbus/idvbus/internal/app"
+	"github.com/idvbus/idvbus/internal/buildinfo"
 	"github.com/idvbus/idvbus/internal/bus"
 	"github.com/idvbus/idvbus/internal/config"
 )
@@ -78,12 +79,15 @@ type Env struct {
 	b          *bus.Bus
 	// dryRun stops a command where it would first connect ([DryRun]).
 	dryRun bool
+	// help holds each command flag set's help text, for Parse.
+	help map[*flag.FlagSet]helpText
 }
 
 // Main runs idvctl with args (without the program name) and returns the exit
 // code. env is the process environment (IDVBUS_CONFIG, IDVBUS_* overrides).
+// Help (idvctl help, -h, --help, and <command> -h) goes to stdout and exits 0.
 func Main(ctx context.Context, args []string, stdout, stderr io.Writer, env config.Env) int {
-	e := &Env{Stdout: stdout, Stderr: stderr, env: env}
+	e := &Env{Stdout: stdout, Stderr: stderr, env: env, help: map[*flag.FlagSet]helpText{}}
 	defer e.Close()
 	return e.main(ctx, args)
 }
@@ -95,7 +99,7 @@ func Main(ctx context.Context, args []string, stdout, stderr io.Writer, env conf
 // test passes every idvctl command shown in the README through it, so the
 // docs cannot drift from the CLI.
 func DryRun(ctx context.Context, args []string, stdout, stderr io.Writer, env config.Env) int {
-	e := &Env{Stdout: stdout, Stderr: stderr, env: env, dryRun: true}
+	e := &Env{Stdout: stdout, Stderr: stderr, env: env, dryRun: true, help: map[*flag.FlagSet]helpText{}}
 	defer e.Close()
 	if code := e.main(ctx, args); code != exitDryRun {
 		return code
@@ -107,25 +111,41 @@ func DryRun(ctx context.Context, args []string, stdout, stderr io.Writer, env co
 // have started its I/O.
 const exitDryRun = -1
 
+// testHookEnv, when set by a test, sees the Env of each run.
+var testHookEnv func(*Env)
+
 func (e *Env) main(ctx context.Context, args []string) int {
+	if testHookEnv != nil {
+		testHookEnv(e)
+	}
 	fs := flag.NewFlagSet("idvctl", flag.ContinueOnError)
 	fs.SetOutput(e.Stderr)
 	e.globalFlags(fs)
-	fs.Usage = func() { usage(e.Stderr) }
+	version := fs.Bool("version", false, "print the version, commit, build date and Go version, and exit")
+	fs.Usage = func() {}
 	if err := fs.Parse(args); err != nil {
 		if errors.Is(err, flag.ErrHelp) {
+			usage(e.Stdout, fs)
 			return ExitOK
 		}
+		fmt.Fprintln(e.Stderr, "usage: idvctl [global flags] <command> [args]  (idvctl help lists the commands)")
 		return ExitUsage
 	}
+	if *version {
+		fmt.Fprintln(e.Stdout, buildinfo.Get().Line("idvctl"))
+		return ExitOK
+	}
 	if fs.NArg() == 0 {
-		usage(e.Stderr)
+		usage(e.Stderr, fs)
 		return ExitUsage
 	}
 	name, rest := fs.Arg(0), fs.Args()[1:]
 	if name == "help" {
-		usage(e.Stdout)
-		return ExitOK
+		if len(rest) == 0 {
+			usage(e.Stdout, fs)
+			return ExitOK
+		}
+		name, rest = rest[0], []string{"-h"} // idvctl help <command>
 	}
 	for _, c := range commands {
 		if c.name == name {
@@ -149,16 +169,46 @@ func (e *Env) globalFlags(fs *flag.FlagSet) {
 	fs.DurationVar(&e.Timeout, "timeout", e.Timeout, "bound on each NATS or HTTP request")
 }
 
+// helpText is what `idvctl <command> -h` prints: a one-line purpose, the
+// usage, details, the flags with their defaults and examples.
+type helpText struct {
+	name, args, purpose, details string
+	// examples are whole command lines, each followed by "   # what it does".
+	examples []string
+}
+
+// write prints h with the flags of fs.
+func (h helpText) write(w io.Writer, fs *flag.FlagSet) {
+	fmt.Fprintf(w, "idvctl %s: %s\n\nUsage: %s\n", h.name, h.purpose, h.usageLine())
+	if h.details != "" {
+		fmt.Fprintf(w, "\n%s\n", strings.TrimRight(h.details, "\n"))
+	}
+	if fs != nil {
+		fmt.Fprintln(w, "\nFlags (global flags too may come before or after the command):")
+		out := fs.Output()
+		fs.SetOutput(w)
+		fs.PrintDefaults()
+		fs.SetOutput(out)
+	}
+	fmt.Fprintln(w, "\nExamples:")
+	for _, ex := range h.examples {
+		fmt.Fprintf(w, "  %s\n", ex)
+	}
+}
+
+func (h helpText) usageLine() string {
+	return strings.TrimSpace("idvctl " + h.name + " " + h.args)
+}
+
 // FlagSet returns a flag set for one command that also accepts the global
 // flags, so `idvctl dlq list --json` works as well as `idvctl --json dlq list`.
-func (e *Env) FlagSet(name, args, summary string) *flag.FlagSet {
-	fs := flag.NewFlagSet("idvctl "+name, flag.ContinueOnError)
+// [Env.Parse] prints h on -h.
+func (e *Env) FlagSet(h helpText) *flag.FlagSet {
+	fs := flag.NewFlagSet("idvctl "+h.name, flag.ContinueOnError)
 	fs.SetOutput(e.Stderr)
 	e.globalFlags(fs)
-	fs.Usage = func() {
-		fmt.Fprintf(e.Stderr, "usage: idvctl %s %s\n\n%s\n\nflags:\n", name, args, summary)
-		fs.PrintDefaults()
-	}
+	fs.Usage = func() {} // Parse prints the help or the short usage
+	e.help[fs] = h
 	return fs
 }
 
@@ -167,9 +217,12 @@ func (e *Env) FlagSet(name, args, summary string) *flag.FlagSet {
 func (e *Env) Parse(fs *flag.FlagSet, args []string) (pos []string, code int, ok bool) {
 	for {
 		if err := fs.Parse(args); err != nil {
+			h := e.help[fs]
 			if errors.Is(err, flag.ErrHelp) {
+				h.write(e.Stdout, fs)
 				return nil, ExitOK, false
 			}
+			fmt.Fprintf(e.Stderr, "usage: %s\n(idvctl %s -h for more)\n", h.usageLine(), h.name)
 			return nil, ExitUsage, false
 		}
 		if fs.NArg() == 0 {
@@ -373,17 +426,27 @@ func (e *Env) Progress(label string, total int) (step func(n int), done func()) 
 		}
 }
 
-func usage(w io.Writer) {
-	fmt.Fprintln(w, "usage: idvctl [global flags] <command> [args]")
-	fmt.Fprintln(w, "\ncommands:")
+// usage is idvctl's own help: purpose, usage, commands, global flags, exit codes, examples.
+func usage(w io.Writer, global *flag.FlagSet) {
+	fmt.Fprintln(w, "idvctl: idvbus's command line for operators and developers: send sample webhooks, watch events, inspect state, dead letters and replays.")
+	fmt.Fprintln(w, "\nUsage: idvctl [global flags] <command> [args]")
+	fmt.Fprintln(w, "\nCommands:")
 	cs := append([]command(nil), commands...)
 	sort.SliceStable(cs, func(i, j int) bool { return cs[i].name < cs[j].name })
 	for _, c := range cs {
 		fmt.Fprintf(w, "  %-8s %-34s %s\n", c.name, c.args, c.summary)
 	}
-	fmt.Fprintln(w, "\nglobal flags: --config PATH, --nats URL, --json, --quiet, --verbose, --timeout D")
-	fmt.Fprintln(w, "exit codes: 0 ok, 1 failed (retry may help), 2 usage or config, 3 not found, 4 refused, 5 partly done")
-	fmt.Fprintln(w, "`idvctl <command> -h` describes one command.")
+	fmt.Fprintln(w, "  help     [command]                          this text, or one command's (same as <command> -h)")
+	fmt.Fprintln(w, "\nGlobal flags (before or after the command):")
+	out := global.Output()
+	global.SetOutput(w)
+	global.PrintDefaults()
+	global.SetOutput(out)
+	fmt.Fprintln(w, "\nexit codes: 0 ok, 1 failed (retry may help), 2 usage or config, 3 not found, 4 refused, 5 partly done")
+	fmt.Fprintln(w, "\nExamples:")
+	fmt.Fprintln(w, "  idvctl send persona inquiry.approved   # a signed sample webhook to the all-in-one")
+	fmt.Fprintln(w, "  idvctl --config idvbus.yaml status     # the bus at a glance, with the services' config")
+	fmt.Fprintln(w, "\n`idvctl <command> -h` describes one command.")
 }
 
 // pointInTime reads the value of a --since or --until flag: a duration back

@@ -24,35 +24,88 @@ func init() {
 	})
 }
 
-const dlqUsage = `usage: idvctl dlq <subcommand>
+// dlqSubcommands are dlq's subcommands, in the order its help shows them.
+var dlqSubcommands = []struct {
+	help *helpText
+	run  func(ctx context.Context, e *Env, args []string) int
+}{
+	{&dlqListHelp, dlqList}, {&dlqShowHelp, dlqShow}, {&dlqReplayHelp, dlqReplay}, {&dlqPurgeHelp, dlqPurge},
+}
 
-  list   [--stage normalize|notify] [--name NAME] [--since TIME|DURATION]
-  show   <seq> [--body]
-  replay <seq>... | --all [--stage S] [--name N] [--since T] [--dry-run] [--keep]
-  purge  <seq>... | --all [--stage S] [--name N] [--since T] --yes
+var (
+	dlqListHelp = helpText{
+		name: "dlq list", args: "[--stage S] [--name N] [--since T]",
+		purpose: "list the dead letters in IDV_DLQ, oldest first: why each failed, where it came from, how often it was tried",
+		examples: []string{
+			"idvctl dlq list   # every dead letter",
+			"idvctl dlq list --stage notify --name onboarding --since 24h   # one subscriber's, of the last day",
+		},
+	}
+	dlqShowHelp = helpText{
+		name: "dlq show", args: "<seq> [--body]",
+		purpose: "show one dead letter: every header and the body size",
+		details: "The body is personal data: it is printed only with --body.",
+		examples: []string{
+			"idvctl dlq show 42   # headers of dead letter 42 (its IDV_DLQ sequence)",
+			"idvctl dlq show 42 --body > letter.json   # with the body, into a file",
+		},
+	}
+	dlqReplayHelp = helpText{
+		name: "dlq replay", args: "<seq>... | --all [--stage S] [--name N] [--since T] [--dry-run] [--keep]",
+		purpose: "put dead letters back after the cause was fixed",
+		details: `A normalize one goes back into IDV_RAW (re-normalized with the same event ids),
+a notify one to that subscriber only (same webhook-id). Once JetStream
+confirmed the copy, the dead letter is deleted (unless --keep); one that fails
+again is dead-lettered anew.`,
+		examples: []string{
+			"idvctl dlq replay 42 43   # two dead letters, by sequence",
+			"idvctl dlq replay --all --stage notify --name onboarding --dry-run   # what a subscriber's replay would do",
+		},
+	}
+	dlqPurgeHelp = helpText{
+		name: "dlq purge", args: "<seq>... | --all [--stage S] [--name N] [--since T] --yes",
+		purpose: "delete dead letters for good (their content is overwritten on disk); nothing is put back",
+		examples: []string{
+			"idvctl dlq purge 42 --yes   # one dead letter",
+			"idvctl dlq purge --all --stage normalize --name persona --dry-run   # which ones --yes would delete",
+		},
+	}
+)
 
-Dead letters are in stream IDV_DLQ, subjects idv.dlq.<stage>.<name>
-(name: the source for normalize, the subscriber for notify).`
+// dlqHelp is `idvctl dlq -h`: the group, then each subcommand's whole help
+// (with its flags).
+var dlqHelp = helpText{
+	name: "dlq", args: "<list|show|replay|purge> [args] [flags]",
+	purpose: "inspect dead letters, put them back after a fix, or delete them",
+	details: `Dead letters are in stream IDV_DLQ, subjects idv.dlq.<stage>.<name>
+(stage normalize or notify; name: the source for normalize, the subscriber
+for notify). Each subcommand's help with its flags follows.`,
+	examples: []string{
+		"idvctl dlq list --since 1h   # the dead letters of the last hour",
+		"idvctl dlq replay --all --stage normalize --name persona   # re-normalize a source's after a mapping fix",
+	},
+}
 
 func runDLQ(ctx context.Context, e *Env, args []string) int {
 	if len(args) == 0 {
-		fmt.Fprintln(e.Stderr, dlqUsage)
+		fmt.Fprintf(e.Stderr, "usage: %s\n(idvctl dlq -h for more)\n", dlqHelp.usageLine())
 		return ExitUsage
 	}
 	switch args[0] {
-	case "list":
-		return dlqList(ctx, e, args[1:])
-	case "show":
-		return dlqShow(ctx, e, args[1:])
-	case "replay":
-		return dlqReplay(ctx, e, args[1:])
-	case "purge":
-		return dlqPurge(ctx, e, args[1:])
-	case "-h", "--help", "help":
-		fmt.Fprintln(e.Stdout, dlqUsage)
+	case "-h", "--help", "-help", "help":
+		dlqHelp.write(e.Stdout, nil)
+		for _, sc := range dlqSubcommands {
+			fmt.Fprintln(e.Stdout, "\n---")
+			sc.run(ctx, e, []string{"-h"})
+		}
 		return ExitOK
 	}
-	fmt.Fprintln(e.Stderr, dlqUsage)
+	for _, sc := range dlqSubcommands {
+		if "dlq "+args[0] == sc.help.name {
+			return sc.run(ctx, e, args[1:])
+		}
+	}
+	fmt.Fprintf(e.Stderr, "usage: %s\n", dlqHelp.usageLine())
 	return e.Usagef("dlq: unknown subcommand %q", args[0])
 }
 
@@ -158,7 +211,7 @@ func (f *dlqFilter) readOptions(now time.Time) (bus.ReadOptions, error) {
 }
 
 func dlqList(ctx context.Context, e *Env, args []string) int {
-	fs := e.FlagSet("dlq list", "[--stage S] [--name N] [--since T]", "Lists the dead letters in IDV_DLQ, oldest first: why each failed, where it came from, how often it was tried.")
+	fs := e.FlagSet(dlqListHelp)
 	var f dlqFilter
 	f.flags(fs)
 	pos, code, ok := e.Parse(fs, args)
@@ -205,7 +258,7 @@ type dlqShown struct {
 }
 
 func dlqShow(ctx context.Context, e *Env, args []string) int {
-	fs := e.FlagSet("dlq show", "<seq> [--body]", "Shows one dead letter: every header and the body size. The body is personal data: it is printed only with --body.")
+	fs := e.FlagSet(dlqShowHelp)
 	body := fs.Bool("body", false, "print the body too (personal data: mind where the output goes)")
 	pos, code, ok := e.Parse(fs, args)
 	if !ok {

@@ -165,10 +165,7 @@ func (t dlqTally) code() int {
 }
 
 func dlqReplay(ctx context.Context, e *Env, args []string) int {
-	fs := e.FlagSet("dlq replay", "<seq>... | --all [--stage S] [--name N] [--since T] [--dry-run] [--keep]",
-		"Puts dead letters back after the cause was fixed: a normalize one into IDV_RAW (re-normalized with the same event ids),\n"+
-			"a notify one to that subscriber only (same webhook-id). Once JetStream confirmed the copy, the dead letter is\n"+
-			"deleted (unless --keep); one that fails again is dead-lettered anew.")
+	fs := e.FlagSet(dlqReplayHelp)
 	var sel dlqSelection
 	sel.flags(fs)
 	dry := fs.Bool("dry-run", false, "only show what would be put back")
@@ -248,8 +245,7 @@ func replayDeadLetter(ctx context.Context, e *Env, pb *putBack, m bus.StoredMsg,
 }
 
 func dlqPurge(ctx context.Context, e *Env, args []string) int {
-	fs := e.FlagSet("dlq purge", "<seq>... | --all [--stage S] [--name N] [--since T] --yes",
-		"Deletes dead letters for good (their content is overwritten on disk). Nothing is put back.")
+	fs := e.FlagSet(dlqPurgeHelp)
 	var sel dlqSelection
 	sel.flags(fs)
 	yes := fs.Bool("yes", false, "really delete")

@@ -18,6 +18,18 @@ func init() {
 	})
 }
 
+var replayHelp = helpText{
+	name: "replay", args: "--source NAME (--since T | --seq N) [--until T] [--dry-run]",
+	purpose: "put a source's stored raw webhooks back to the normalizer, e.g. after a mapping fix",
+	details: `Reads IDV_RAW. Event ids derive from each webhook's raw key, and each
+verification remembers the vendor events it applied: what was applied emits
+nothing again; what was dead-lettered, ignored or failed before is applied now.`,
+	examples: []string{
+		"idvctl replay --source persona --since 24h --dry-run   # count what a replay of the last day would put back",
+		"idvctl replay --source idwise --seq 1200 --until 2026-01-02T15:00:00Z   # a range by sequence and time",
+	},
+}
+
 // replaySummary is what replay reports (one JSON object with --json).
 type replaySummary struct {
 	Source string `json:"source"`
@@ -39,10 +51,7 @@ type replaySummary struct {
 var errUntil = errors.New("until reached")
 
 func runReplay(ctx context.Context, e *Env, args []string) int {
-	fs := e.FlagSet("replay", "--source NAME (--since T | --seq N) [--until T] [--dry-run]",
-		"Puts a source's stored raw webhooks (IDV_RAW) back to the normalizer, e.g. after a mapping fix. Event ids\n"+
-			"derive from each webhook's raw key, and each verification remembers the vendor events it applied: what was\n"+
-			"applied emits nothing again; what was dead-lettered, ignored or failed before is applied now.")
+	fs := e.FlagSet(replayHelp)
 	source := fs.String("source", "", "the source whose webhooks to replay")
 	since := fs.String("since", "", "from webhooks stored since: an RFC 3339 time or a duration ago (24h)")
 	seq := fs.Uint64("seq", 0, "from this IDV_RAW sequence number")

@@ -25,16 +25,20 @@ func init() {
 		summary: "send a signed sample webhook to a running ingest", run: runSend})
 }
 
-const sendHelp = `Sends a realistic, correctly signed vendor webhook to a running ingest, as the
-vendor would: the local development loop (like "stripe trigger").
+var sendHelp = helpText{
+	name: "send", args: "<vendor> <event> | --list [vendor] | --file PATH [flags]",
+	purpose: "send a realistic, correctly signed vendor webhook to a running ingest, as the vendor would",
+	details: sendDetails,
+	examples: []string{
+		"idvctl send persona inquiry.approved   # a sample with fresh ids, to the all-in-one",
+		"idvctl send --id inq_X persona inquiry.started   # follow one verification",
+		"idvctl send --list idwise   # the samples of one vendor (without a vendor: all)",
+		"idvctl send --file body.json --source persona   # a captured body, as is (--file - reads stdin)",
+	},
+}
 
-  idvctl send persona inquiry.approved         a sample with fresh ids
-  idvctl send --id inq_X persona inquiry.started   follow one verification
-  idvctl send --list | idvctl send idwise     list the samples
-  idvctl send --file body.json --source persona  a captured body, as is (- : stdin)
-
-Every send has a new vendor event id (--event-id to repeat one: the ingest then
-answers duplicate), a fresh vendor-shaped verification id unless --id is given,
+const sendDetails = `The local development loop (like "stripe trigger"). Every send has a new
+vendor event id (--event-id to repeat one: the ingest then answers duplicate), a fresh vendor-shaped verification id unless --id is given,
 the customer's id --reference (default derived from the verification id) and
 the current time. Incode webhooks carry no event id: the same --id and event
 sent twice is the duplicate. The body is signed with the source's auth config
@@ -62,7 +66,7 @@ type sampleEntry struct {
 }
 
 func runSend(ctx context.Context, e *Env, args []string) int {
-	fs := e.FlagSet("send", "<vendor> <event> | --list [vendor] | --file PATH", sendHelp)
+	fs := e.FlagSet(sendHelp)
 	list := fs.Bool("list", false, "list the samples (of one vendor if named)")
 	file := fs.String("file", "", "send this captured body as is, signed (- reads stdin)")
 	source := fs.String("source", "", "configured source to send to (default: the one source of the vendor)")

@@ -31,8 +31,8 @@ func startStack(t *testing.T) *stack {
 	if err != nil {
 		t.Fatal(err)
 	}
-	base := apptest.RunAllInOne(t, cfg, zaptest.NewLogger(t), 20*time.Second)
-	return &stack{natsURL: srv.URL(), ingestURL: base}
+	ep := apptest.RunAllInOne(t, cfg, zaptest.NewLogger(t), 20*time.Second)
+	return &stack{natsURL: srv.URL(), ingestURL: ep.Webhooks}
 }
 
 // settledStatus is idvctl status --json, and whether the normalizer's

@@ -18,7 +18,17 @@ func init() {
 		summary: "show a verification's current state and history", run: runState})
 }
 
-const stateHelp = `Shows one verification's state as the normalizer keeps it in KV IDV_STATE:
+var stateHelp = helpText{
+	name: "state", args: "<vendor> <verification-id> [flags]",
+	purpose: "show one verification's state as the normalizer keeps it",
+	details: stateDetails,
+	examples: []string{
+		"idvctl state persona inq_2Xk9   # status, decision, revision and the changes remembered",
+		"idvctl --json state idwise 6f1c0d2e-aaaa-bbbb-cccc-000000000001   # the same as one JSON object",
+	},
+}
+
+const stateDetails = `Shows one verification's state as the normalizer keeps it in KV IDV_STATE:
 its status, who decided it, its revision and reference, the status changes it
 remembers (the last 64), and the KV revisions the bucket still keeps (the last
 10 writes, each with the status it held). Exit 3 when no state exists.`
@@ -44,7 +54,7 @@ type stateResult struct {
 }
 
 func runState(ctx context.Context, e *Env, args []string) int {
-	fs := e.FlagSet("state", "<vendor> <verification-id>", stateHelp)
+	fs := e.FlagSet(stateHelp)
 	pos, code, ok := e.Parse(fs, args)
 	if !ok {
 		return code

@@ -15,7 +15,17 @@ func init() {
 		summary: "streams, consumers, dead letters and KV buckets at a glance", run: runStatus})
 }
 
-const statusHelp = `Shows the state of the bus: each stream's messages, bytes and first/last
+var statusHelp = helpText{
+	name: "status", args: "[flags]",
+	purpose: "show streams, consumers, dead letters and KV buckets at a glance",
+	details: statusDetails,
+	examples: []string{
+		"idvctl status   # the all-in-one's bus on 127.0.0.1:4222",
+		"idvctl --config /etc/idvbus/idvbus.yaml --json status   # a deployment's, as JSON",
+	},
+}
+
+const statusDetails = `Shows the state of the bus: each stream's messages, bytes and first/last
 message time; each durable consumer (normalizer, notify-<subscriber>) with the
 messages still to deliver (pending) and those delivered but not acknowledged
 (ack pending); the dead letters per stage and name; the KV buckets' sizes.
@@ -57,7 +67,7 @@ type statusResult struct {
 }
 
 func runStatus(ctx context.Context, e *Env, args []string) int {
-	fs := e.FlagSet("status", "", statusHelp)
+	fs := e.FlagSet(statusHelp)
 	pos, code, ok := e.Parse(fs, args)
 	if !ok {
 		return code

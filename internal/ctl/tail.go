@@ -17,7 +17,17 @@ func init() {
 		summary: "print normalized events as they arrive", run: runTail})
 }
 
-const tailHelp = `Prints the normalized CloudEvents of IDV_EVENTS as they arrive, one line each
+var tailHelp = helpText{
+	name: "tail", args: "[filters] [--since D|--all|--last N] [--count N] [--idle D]",
+	purpose: "print the normalized CloudEvents as they arrive",
+	details: tailDetails,
+	examples: []string{
+		"idvctl tail --status approved,declined   # new decisions as they come",
+		"idvctl tail --verification inq_2Xk9 --all --json   # one verification's whole history, as CloudEvent JSON",
+	},
+}
+
+const tailDetails = `Prints the normalized CloudEvents of IDV_EVENTS as they arrive, one line each
 (--json: the structured CloudEvent JSON), in stream order. It reads through an
 ephemeral ordered consumer: nothing is acknowledged and no subscriber is affected.
 
@@ -54,7 +64,7 @@ type tailFlags struct {
 }
 
 func runTail(ctx context.Context, e *Env, args []string) int {
-	fs := e.FlagSet("tail", "[filters] [--since D|--all|--last N] [--count N] [--idle D]", tailHelp)
+	fs := e.FlagSet(tailHelp)
 	var f tailFlags
 	fs.Var(&f.vendors, "vendor", "only these vendors")
 	fs.Var(&f.types, "type", "only these event types: verification, check (or the full CloudEvent types)")

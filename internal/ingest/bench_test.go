@@ -46,7 +46,7 @@ func benchHandlerPersona(b *testing.B, tr *tracing.Tracer, reset func()) {
 	if err != nil {
 		b.Fatal(err)
 	}
-	h := svc.Handler(nil)
+	h := svc.Handler()
 	bodies := make([][]byte, 1024)
 	sigs := make([]string, len(bodies))
 	for i := range bodies {

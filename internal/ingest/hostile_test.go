@@ -27,7 +27,7 @@ func TestRefusalFloodDoesNotHideAnotherSource(t *testing.T) {
 		*s = append(*s, config.Source{Name: "sumsub", Vendor: "sumsub",
 			Auth: webhookauth.Config{Type: "hmac", Header: "X-Payload-Digest", Secrets: []string{"k"}}})
 	}, zap.New(core))
-	h := svc.Handler(nil)
+	h := svc.Handler()
 	const flood = 3000
 	for range flood {
 		r := signedRequest(body("evt_flood"))

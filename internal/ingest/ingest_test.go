@@ -16,6 +16,7 @@ import (
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/promhttp"
 	"github.com/prometheus/client_golang/prometheus/testutil"
 	"go.uber.org/zap"
 	"go.uber.org/zap/zapcore"
@@ -117,7 +118,7 @@ func TestStoreErrorGives503WithRetryAfter(t *testing.T) {
 	store := &fakeStore{err: errors.New("nats: timeout")}
 	svc, m := newService(t, store, func(c *config.Ingest, _ *[]config.Source) { c.RetryAfter = 30 * time.Second }, nil)
 	w := httptest.NewRecorder()
-	svc.Handler(nil).ServeHTTP(w, signedRequest(body("evt_1")))
+	svc.Handler().ServeHTTP(w, signedRequest(body("evt_1")))
 	if w.Code != http.StatusServiceUnavailable || w.Header().Get("Retry-After") != "30" {
 		t.Fatalf("got %d Retry-After %q, want 503 and 30", w.Code, w.Header().Get("Retry-After"))
 	}
@@ -133,14 +134,14 @@ func TestMetricsCountOutcomesAndPublishLatency(t *testing.T) {
 	if err := m.Register(reg); err != nil {
 		t.Fatal(err)
 	}
-	h := svc.Handler(reg)
+	h := svc.Handler()
 	for _, r := range []*http.Request{signedRequest(body("a")), signedRequest(body("a")), signedRequest(body("b")),
 		httptest.NewRequest(http.MethodPost, "/webhooks/persona", strings.NewReader("x")),
 		httptest.NewRequest(http.MethodPost, "/webhooks/scan-"+strings.Repeat("x", 10), strings.NewReader("x"))} {
 		h.ServeHTTP(httptest.NewRecorder(), r)
 	}
 	w := httptest.NewRecorder()
-	h.ServeHTTP(w, httptest.NewRequest(http.MethodGet, "/metrics", nil))
+	promhttp.HandlerFor(reg, promhttp.HandlerOpts{}).ServeHTTP(w, httptest.NewRequest(http.MethodGet, "/metrics", nil))
 	out := w.Body.String()
 	for _, want := range []string{
 		`idvbus_ingest_requests_total{outcome="accepted",source="persona"} 2`,
@@ -164,7 +165,7 @@ func TestLogsNeverContainBodyOrSecrets(t *testing.T) {
 		*s = append(*s, config.Source{Name: "credas", Vendor: "credas",
 			Auth: webhookauth.Config{Type: "header", Header: "webhookAuth", Secrets: []string{token}}})
 	}, zap.New(core))
-	h := svc.Handler(nil)
+	h := svc.Handler()
 	pii := []byte(`{"data":{"id":"evt_pii","attributes":{"name":"Jane PII-MARKER Doe"}}}`)
 	requests := []*http.Request{signedRequest(pii)}
 	bad := httptest.NewRequest(http.MethodPost, "/webhooks/persona", bytes.NewReader(pii))
@@ -200,7 +201,7 @@ func TestAllowIPsBehindTrustedProxy(t *testing.T) {
 		c.TrustedProxies = []string{"10.0.0.0/8"}
 		(*s)[0].Auth.AllowIPs = []string{"203.0.113.0/24"}
 	}, nil)
-	h := svc.Handler(nil)
+	h := svc.Handler()
 	cases := []struct {
 		name, remote, xff string
 		want              int
@@ -277,7 +278,7 @@ func serve(t *testing.T, svc *ingest.Service) (ln net.Listener, cancel context.C
 	}
 	ctx, cancel := context.WithCancel(context.Background())
 	served = make(chan error, 1)
-	go func() { served <- svc.Serve(ctx, ln, svc.Handler(nil)) }()
+	go func() { served <- svc.Serve(ctx, ln, svc.Handler()) }()
 	return ln, cancel, served
 }
 
@@ -332,7 +333,7 @@ func TestDisallowedIPRefusedBeforeBodyIsRead(t *testing.T) {
 	r.RemoteAddr = "198.51.100.7:1234"
 	r.Body = io.NopCloser(readCounter{r.Body, &read})
 	w := httptest.NewRecorder()
-	svc.Handler(nil).ServeHTTP(w, r)
+	svc.Handler().ServeHTTP(w, r)
 	if w.Code != http.StatusUnauthorized || read != 0 || store.count() != 0 {
 		t.Fatalf("got %d after reading %d body bytes, stored %d; want 401, 0, 0", w.Code, read, store.count())
 	}
@@ -351,7 +352,7 @@ func (c readCounter) Read(p []byte) (int, error) { n, err := c.r.Read(p); *c.n +
 func TestUnknownSourceIsLogged(t *testing.T) {
 	core, logs := observer.New(zapcore.InfoLevel)
 	svc, _ := newService(t, &fakeStore{}, nil, zap.New(core))
-	h := svc.Handler(nil)
+	h := svc.Handler()
 	for _, path := range []string{"/webhooks/persona2", "/webhooks/Not%20A%20Name"} {
 		w := httptest.NewRecorder()
 		h.ServeHTTP(w, httptest.NewRequest(http.MethodPost, path, strings.NewReader("{}")))

@@ -8,47 +8,57 @@ import (
 	"net/http"
 	"time"
 
-	"github.com/prometheus/client_golang/prometheus"
-	"github.com/prometheus/client_golang/prometheus/promhttp"
 	"go.uber.org/zap"
 )
 
 // readyTimeout bounds one /readyz check, so a probe never hangs on a stuck NATS.
 const readyTimeout = 2 * time.Second
 
-// Handler returns the HTTP API: POST /webhooks/{source}, GET /healthz,
-// GET /readyz and, when gatherer is not nil, GET /metrics.
-func (s *Service) Handler(gatherer prometheus.Gatherer) http.Handler {
+// ErrShuttingDown is [Service.Ready]'s answer once shutdown has begun.
+var ErrShuttingDown = errors.New("shutting down")
+
+// Handler returns the public webhook API, the only thing the webhook port
+// serves: POST /webhooks/{source} and, for load balancers, a bare GET
+// /healthz and GET /readyz. The bare /readyz answers 200 "ok" or 503
+// "unavailable" and never a reason: an error text must not reach the
+// internet. Everything else is 404, /metrics included; the metrics and the
+// detailed readiness are on the ops listener (ingest.ops_listen).
+func (s *Service) Handler() http.Handler {
 	mux := http.NewServeMux()
 	mux.Handle("POST "+webhookRoute, s.webhookHandler())
 	mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, _ *http.Request) {
 		writeJSON(w, http.StatusOK, map[string]string{"status": "ok"})
 	})
-	mux.HandleFunc("GET /readyz", s.handleReady)
-	if gatherer != nil {
-		mux.Handle("GET /metrics", promhttp.HandlerFor(gatherer, promhttp.HandlerOpts{}))
-	}
+	mux.HandleFunc("GET /readyz", func(w http.ResponseWriter, r *http.Request) {
+		ctx, cancel := context.WithTimeout(r.Context(), readyTimeout)
+		defer cancel()
+		w.Header().Set("Content-Type", "text/plain; charset=utf-8")
+		w.Header().Set("Cache-Control", "no-store")
+		if s.Ready(ctx) != nil {
+			w.WriteHeader(http.StatusServiceUnavailable)
+			_, _ = w.Write([]byte("unavailable\n"))
+			return
+		}
+		_, _ = w.Write([]byte("ok\n"))
+	})
 	return mux
 }
 
-func (s *Service) handleReady(w http.ResponseWriter, r *http.Request) {
+// Ready reports whether ingest can take webhooks now: [ErrShuttingDown]
+// once shutdown has begun, else the store's readiness (its error says why
+// not). The ops listener's detailed /readyz shows the reason; the webhook
+// port's bare one only the status.
+func (s *Service) Ready(ctx context.Context) error {
 	select {
 	case <-s.draining:
-		writeJSON(w, http.StatusServiceUnavailable, map[string]string{"status": "not ready", "error": "shutting down"})
-		return
+		return ErrShuttingDown
 	default:
 	}
-	ctx, cancel := context.WithTimeout(r.Context(), readyTimeout)
-	defer cancel()
-	if err := s.ready.Ready(ctx); err != nil {
-		writeJSON(w, http.StatusServiceUnavailable, map[string]string{"status": "not ready", "error": err.Error()})
-		return
-	}
-	writeJSON(w, http.StatusOK, map[string]string{"status": "ready"})
+	return s.ready.Ready(ctx)
 }
 
-// Serve serves h on ln until ctx ends, then shuts down gracefully: /readyz
-// turns 503, the listener closes, and requests in flight get up to
+// Serve serves h on ln until ctx ends, then shuts down gracefully: [Service.Ready]
+// turns to [ErrShuttingDown] (so /readyz answers 503), the listener closes, and requests in flight get up to
 // ingest.shutdown_timeout to finish (their PubAck included). It returns nil
 // after a clean shutdown.
 //

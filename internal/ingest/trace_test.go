@@ -72,7 +72,7 @@ func TestTracedRequestSpans(t *testing.T) {
 			tp := sdktrace.NewTracerProvider(sdktrace.WithSpanProcessor(rec))
 			defer func() { _ = tp.Shutdown(context.Background()) }()
 			st := &fakeStore{err: tc.storeEr}
-			h := newTracedService(t, st, tracing.New(tp)).Handler(nil)
+			h := newTracedService(t, st, tracing.New(tp)).Handler()
 			w := httptest.NewRecorder()
 			h.ServeHTTP(w, tc.req())
 			spans := rec.Ended()
@@ -108,7 +108,7 @@ func TestTracedRequestSpans(t *testing.T) {
 // stored webhook, even when the vendor sends a traceparent.
 func TestUntracedStoresNoHeader(t *testing.T) {
 	st := &fakeStore{}
-	h := newTracedService(t, st, nil).Handler(nil)
+	h := newTracedService(t, st, nil).Handler()
 	r := signedRequest(body("evt_off"))
 	r.Header.Set("Traceparent", "00-0af7651916cd43dd8448eb211c80319c-b7ad6b7169203331-01")
 	w := httptest.NewRecorder()

@@ -9,6 +9,7 @@ import (
 	"go.opentelemetry.io/otel/sdk/resource"
 	sdktrace "go.opentelemetry.io/otel/sdk/trace"
 
+	"github.com/idvbus/idvbus/internal/buildinfo"
 	"github.com/idvbus/idvbus/internal/config"
 )
 
@@ -38,7 +39,8 @@ func Setup(ctx context.Context, cfg config.Tracing, service string) (t *Tracer, 
 }
 
 // NewProvider returns the SDK provider Setup uses, batching into exp: the
-// same sampler and resource, so tests can swap the exporter.
+// same sampler and resource (service.name, and service.version from
+// internal/buildinfo), so tests can swap the exporter.
 func NewProvider(exp sdktrace.SpanExporter, cfg config.Tracing, service string) *sdktrace.TracerProvider {
 	if cfg.ServiceName != "" {
 		service = cfg.ServiceName
@@ -46,6 +48,10 @@ func NewProvider(exp sdktrace.SpanExporter, cfg config.Tracing, service string) 
 	return sdktrace.NewTracerProvider(
 		sdktrace.WithBatcher(exp),
 		sdktrace.WithSampler(sdktrace.ParentBased(sdktrace.TraceIDRatioBased(cfg.SampleRatio))),
-		sdktrace.WithResource(resource.NewSchemaless(attribute.String("service.name", service))),
+		sdktrace.WithResource(resource.NewSchemaless(
+			attribute.String("service.name", service),
+			// The build that made the span: which release a slow or failed trace belongs to.
+			attribute.String("service.version", buildinfo.Get().Version),
+		)),
 	)
 }

@@ -10,6 +10,9 @@ import (
 	"testing"
 	"time"
 
+	"go.opentelemetry.io/otel/sdk/trace/tracetest"
+
+	"github.com/idvbus/idvbus/internal/buildinfo"
 	"github.com/idvbus/idvbus/internal/config"
 	"github.com/idvbus/idvbus/internal/tracing"
 )
@@ -113,5 +116,28 @@ func TestSampleRatioZeroRecordsNewTracesNot(t *testing.T) {
 	h := http.Header{"Traceparent": {"00-0af7651916cd43dd8448eb211c80319c-b7ad6b7169203331-01"}}
 	if _, s := tr.Start(tr.ExtractHTTP(context.Background(), h), "continued"); !s.IsRecording() {
 		t.Fatal("a sampled parent was not followed")
+	}
+}
+
+// TestResourceCarriesServiceVersion: every span says which build made it.
+func TestResourceCarriesServiceVersion(t *testing.T) {
+	exp := tracetest.NewInMemoryExporter()
+	tp := tracing.NewProvider(exp, config.Tracing{SampleRatio: 1}, "idvbus-ingest")
+	_, span := tracing.New(tp).Start(context.Background(), "x")
+	span.End()
+	defer func() { _ = tp.Shutdown(context.Background()) }()
+	if err := tp.ForceFlush(context.Background()); err != nil { // Shutdown would empty exp
+		t.Fatal(err)
+	}
+	spans := exp.GetSpans()
+	if len(spans) != 1 {
+		t.Fatalf("%d spans", len(spans))
+	}
+	attrs := map[string]string{}
+	for _, kv := range spans[0].Resource.Attributes() {
+		attrs[string(kv.Key)] = kv.Value.Emit()
+	}
+	if attrs["service.name"] != "idvbus-ingest" || attrs["service.version"] != buildinfo.Get().Version || attrs["service.version"] == "" {
+		t.Fatalf("resource %v, want service.name idvbus-ingest and service.version %q", attrs, buildinfo.Get().Version)
 	}
 }

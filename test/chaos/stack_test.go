@@ -15,7 +15,7 @@ import (
 // Loopback ports of the suite (18700-18799; nothing else of idvbus's
 // defaults). Scenarios run one after the other, each stack on its block.
 const (
-	portsAllInOne = 18700 // nats, monitor, ingest
+	portsAllInOne = 18700 // nats, monitor, ingest; +9 ingest's ops listener
 	portsBaseline = 18710 // the fault-free run of the ordering scenario
 	portsSplit    = 18720 // nats, monitor, ingest, notifier, normalizers...
 	portsCluster  = 18740 // (nats is in Docker) ingest, notifier, normalizers...
@@ -53,14 +53,19 @@ const (
 	notifierAckWait = 5 * time.Second
 )
 
+// opsOffset puts ingest's ops listener (/metrics, the detailed /readyz) on
+// base+9, the last port of a stack's block of ten (normalizers count up
+// from base+4).
+const opsOffset = 9
+
 // configYAML is the config every service of a stack shares; natsURL empty
 // means the all-in-one's embedded server on natsPort.
-func configYAML(dir, natsURL string, natsPort, ingestPort, notifierPort, sinkPort int) string {
+func configYAML(dir, natsURL string, natsPort, ingestPort, opsPort, notifierPort, sinkPort int) string {
 	return fmt.Sprintf(`nats:
   url: %q
   embedded: {listen: "127.0.0.1:%d", monitor_listen: "127.0.0.1:%d", store_dir: %q}
 jetstream: {replicas: %s}
-ingest: {listen: "127.0.0.1:%d", publish_timeout: %s, retry_after: 1s, shutdown_timeout: 5s}
+ingest: {listen: "127.0.0.1:%d", ops_listen: "127.0.0.1:%d", publish_timeout: %s, retry_after: 1s, shutdown_timeout: 5s}
 normalizer: {listen: "127.0.0.1:0", pinned_ttl: %s, ack_wait: %s, shutdown_timeout: 2s}
 notifier: {listen: "127.0.0.1:%d", ack_wait: %s, shutdown_timeout: 2s}
 log: {level: info, format: json}
@@ -80,7 +85,7 @@ subscribers:
     # subscriber resolves inside the scenario; never dead-lettered.
     retry: {schedule: [1s, 2s, 2s], jitter: -1, max_attempts: 1000, max_age: 1h}
     breaker: {failures: 5, cooldown: 2s}
-`, natsURL, natsPort, natsPort+1, filepath.Join(dir, "nats"), replicasFor(natsURL), ingestPort, publishTimeout,
+`, natsURL, natsPort, natsPort+1, filepath.Join(dir, "nats"), replicasFor(natsURL), ingestPort, opsPort, publishTimeout,
 		pinnedTTL, normalizerAckWait, notifierPort, notifierAckWait, personaSecret, sinkPort, subSecret)
 }
 
@@ -133,10 +138,12 @@ func writeConfig(t *testing.T, dir, yaml string) string {
 func startAllInOne(t *testing.T, base, sinkPort int) *stack {
 	t.Helper()
 	dir := t.TempDir()
-	cfg := writeConfig(t, dir, configYAML(dir, "", base, base+2, base+3, sinkPort))
+	cfg := writeConfig(t, dir, configYAML(dir, "", base, base+2, base+opsOffset, base+3, sinkPort))
 	s := &stack{dir: dir, natsURL: fmt.Sprintf("nats://127.0.0.1:%d", base),
 		ingestURL: fmt.Sprintf("http://127.0.0.1:%d", base+2), byName: map[string]*proc{}}
-	s.add(newProc(t, dir, "idvbus", "idvbus", []string{"--config", cfg}, nil, s.ingestURL+"/readyz")).start(t)
+	// Ready on the ops port, whose /metrics (every service's here) the scenarios read.
+	s.add(newProc(t, dir, "idvbus", "idvbus", []string{"--config", cfg}, nil,
+		fmt.Sprintf("http://127.0.0.1:%d/readyz", base+opsOffset))).start(t)
 	return s
 }
 
@@ -162,9 +169,10 @@ func startSplit(t *testing.T, base, sinkPort, normalizers int) *stack {
 // startServices runs ingest, the normalizers and the notifier against s.natsURL.
 func (s *stack) startServices(t *testing.T, base, sinkPort, normalizers int) {
 	t.Helper()
-	cfg := writeConfig(t, s.dir, configYAML(s.dir, s.natsURL, 0, base+2, base+3, sinkPort))
+	cfg := writeConfig(t, s.dir, configYAML(s.dir, s.natsURL, 0, base+2, base+opsOffset, base+3, sinkPort))
 	args := []string{"--config", cfg}
-	s.add(newProc(t, s.dir, "ingest", "ingest", args, nil, s.ingestURL+"/readyz")).start(t)
+	s.add(newProc(t, s.dir, "ingest", "ingest", args, nil,
+		fmt.Sprintf("http://127.0.0.1:%d/readyz", base+opsOffset))).start(t)
 	for i := range normalizers {
 		port := base + 4 + i
 		p := s.add(newProc(t, s.dir, fmt.Sprintf("normalizer-%d", i+1), "normalizer", args,

@@ -73,7 +73,7 @@ func newStack(t *testing.T, root string, compose []string) *stack {
 	_, _ = rand.Read(suffix)
 	s := &stack{t: t, root: root, compose: compose, project: "idvbustest" + hex.EncodeToString(suffix), ports: map[string]int{}}
 	s.env = append(os.Environ(), "IDV_TAG="+imageTag)
-	for _, name := range []string{"IDV_NATS_PORT", "IDV_NATS_MONITOR_PORT", "IDV_INGEST_PORT",
+	for _, name := range []string{"IDV_NATS_PORT", "IDV_NATS_MONITOR_PORT", "IDV_INGEST_PORT", "IDV_INGEST_OPS_PORT",
 		"IDV_NORMALIZER_PORT", "IDV_NOTIFIER_PORT", "IDV_DEMO_PORT"} {
 		s.ports[name] = freePort(t)
 		s.env = append(s.env, fmt.Sprintf("%s=%d", name, s.ports[name]))

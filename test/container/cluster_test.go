@@ -69,8 +69,8 @@ func TestClusterKeepsEveryAcceptedWebhookWhenTheLeaderDies(t *testing.T) {
 	rcv := newClusterReceiver(t)
 	cfg := clusterConfig(t, cl.URL(), rcv.srv.URL)
 	ingests := []string{
-		apptest.Run(t, "ingest-1", app.Ingest, cfg, nil, serviceLog(t, "ingest-1"), 60*time.Second),
-		apptest.Run(t, "ingest-2", app.Ingest, cfg, nil, serviceLog(t, "ingest-2"), 60*time.Second),
+		apptest.Run(t, "ingest-1", app.Ingest, cfg, nil, serviceLog(t, "ingest-1"), 60*time.Second).Webhooks,
+		apptest.Run(t, "ingest-2", app.Ingest, cfg, nil, serviceLog(t, "ingest-2"), 60*time.Second).Webhooks,
 	}
 	apptest.Run(t, "normalizer-1", app.Normalizer, cfg, nil, serviceLog(t, "normalizer-1"), 60*time.Second)
 	apptest.Run(t, "normalizer-2", app.Normalizer, cfg, nil, serviceLog(t, "normalizer-2"), 60*time.Second)

@@ -85,17 +85,17 @@ func freePort(t *testing.T) int {
 // startIngest runs the ingest binary against natsURL with one Persona source.
 func startIngest(t *testing.T, natsURL string) *ingestProc {
 	t.Helper()
-	port := freePort(t)
+	port, opsPort := freePort(t), freePort(t)
 	cfgPath := filepath.Join(t.TempDir(), "idvbus.yaml")
 	cfg := fmt.Sprintf(`
 nats: {url: %q}
-ingest: {listen: "127.0.0.1:%d", publish_timeout: 2s, retry_after: 1s, shutdown_timeout: 10s}
+ingest: {listen: "127.0.0.1:%d", ops_listen: "127.0.0.1:%d", publish_timeout: 2s, retry_after: 1s, shutdown_timeout: 10s}
 log: {level: info, format: json}
 sources:
   - name: persona
     vendor: persona
     auth: {type: persona, secrets: ["${TEST_PERSONA_SECRET}"]}
-`, natsURL, port)
+`, natsURL, port, opsPort)
 	if err := os.WriteFile(cfgPath, []byte(cfg), 0o600); err != nil {
 		t.Fatal(err)
 	}

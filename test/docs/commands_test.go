@@ -385,7 +385,7 @@ func checkService(t *testing.T, s snippet, prog string, args []string, env map[s
 		}
 		services := map[string]config.Services{"idvbus": config.AllServices, "ingest": {Ingest: true},
 			"normalizer": {Normalizer: true}, "notifier": {Notifier: true}}[prog]
-		_, err := app.Setup(prog, append(args, "--check-config"), services, prog == "idvbus", &errb)
+		_, err := app.Setup(app.Command{Name: prog, Services: services, AllowDev: prog == "idvbus"}, append(args, "--check-config"), &out, &errb)
 		if !errors.Is(err, app.ErrChecked) {
 			t.Errorf("%s: %q: %s refuses it (%v): %s", s.where, s.text, prog, err, strings.TrimSpace(errb.String()))
 		}

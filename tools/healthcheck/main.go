@@ -19,6 +19,8 @@ import (
 	"net/http"
 	"os"
 	"time"
+
+	"github.com/idvbus/idvbus/internal/buildinfo"
 )
 
 func main() {
@@ -27,7 +29,11 @@ func main() {
 		fmt.Fprintln(os.Stderr, "usage: healthcheck [-timeout 2s] URL")
 		flag.PrintDefaults()
 	}
+	version := buildinfo.VersionFlag(flag.CommandLine, "healthcheck", os.Stdout)
 	flag.Parse()
+	if version() {
+		return
+	}
 	if flag.NArg() != 1 {
 		flag.Usage()
 		os.Exit(2)

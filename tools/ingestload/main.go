@@ -25,6 +25,7 @@ import (
 	"sync/atomic"
 	"time"
 
+	"github.com/idvbus/idvbus/internal/buildinfo"
 	"github.com/idvbus/idvbus/internal/config"
 	"github.com/idvbus/idvbus/internal/webhookauth"
 )
@@ -36,7 +37,11 @@ func main() {
 	total := flag.Int("n", 200000, "stop after this many requests")
 	dur := flag.Duration("d", 20*time.Second, "stop after this long")
 	size := flag.Int("size", 1500, "approximate body size in bytes (a Persona inquiry event is 1-3 KiB)")
+	version := buildinfo.VersionFlag(flag.CommandLine, "ingestload", os.Stdout)
 	flag.Parse()
+	if version() {
+		return
+	}
 	if err := run(*target, *secret, *conc, *total, *dur, *size); err != nil {
 		fmt.Fprintln(os.Stderr, "ingestload:", err)
 		os.Exit(1)

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"net"
 	"net/http"
+	"os"
 	"time"
 
 	"github.com/nats-io/nats.go"
@@ -197,6 +198,11 @@ func httpStage(cfg config.Config, b *bus.Bus, ln net.Listener, ready readiness, 
 // the consumer, e.g. while NATS is down, is retried ([retry.Default]);
 // configuration errors are returned.
 func runNormalizer(ctx context.Context, cfg config.Config, b *bus.Bus, metrics *normalize.Metrics, tracer *tracing.Tracer, log *zap.Logger) error {
+	if cfg.Normalizer.Instance == "" {
+		// A restarted container or pod keeps its host name (see
+		// config.Normalizer.Instance).
+		cfg.Normalizer.Instance, _ = os.Hostname()
+	}
 	err := retry.Do(ctx, retry.Default, func(ctx context.Context) error {
 		store, err := b.State(ctx)
 		if err != nil {
@@ -210,7 +216,7 @@ func runNormalizer(ctx context.Context, cfg config.Config, b *bus.Bus, metrics *
 			return retry.Permanent(err)
 		}
 		log.Info("normalizer consuming", zap.String("consumer", normalize.Durable),
-			zap.Int("workers", cfg.Normalizer.Workers))
+			zap.Int("workers", cfg.Normalizer.Workers), zap.String("instance", cfg.Normalizer.Instance))
 		err = n.Run(ctx)
 		if ctx.Err() != nil {
 			return nil // stopped, not failed

@@ -7,7 +7,7 @@
 //  3. `IDVBUS_...` environment variables, one per setting (see [ApplyEnv]).
 //
 // [Config.Validate] then reports every problem, one line each, naming the field.
-// The keys are part of the external contract (CONTRACT.md); more may be added.
+// The keys are part of the external contract (docs/contract.md); more may be added.
 // [Keys] lists them from the Config struct; [LoadFile] records where each
 // value came from and [Print] shows it (`idvbus config print`).
 //

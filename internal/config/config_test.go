@@ -12,7 +12,7 @@ import (
 	"github.com/idvbus/idvbus/sdk/idv"
 )
 
-// contractExample is the config example of CONTRACT.md, verbatim.
+// contractExample is the config example of docs/contract.md, verbatim.
 const contractExample = `
 nats:
   url: ""                      # idvbus: empty = embedded server; services: nats://host:4222

@@ -2,7 +2,7 @@ package config
 
 import "time"
 
-// Defaults. Each value is part of the documented behaviour (README, CONTRACT.md).
+// Defaults. Each value is part of the documented behaviour (README, docs/contract.md).
 const (
 	// DefaultNATSURL is where the stand-alone services look for NATS when
 	// nats.url is empty: the NATS default port on this machine, which is also

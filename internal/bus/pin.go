@@ -9,7 +9,7 @@ import (
 
 // Metadata keys on a pinned consumer naming the instance that was given the
 // current pin and the pin id it was given. They let a restarted process
-// recognise its dead predecessor's pin ([Bus.ReclaimPin]).
+// recognize its dead predecessor's pin ([Bus.ReclaimPin]).
 const (
 	metaPinInstance = "idvbus.pin.instance"
 	metaPinID       = "idvbus.pin.id"

@@ -27,7 +27,7 @@ type WorkOptions struct {
 	// Gate, when set, is asked before each pull how many messages may be
 	// taken now; 0 means none, to ask again after wait (at least 10 ms; e.g.
 	// while a subscriber's circuit is open).
-	Gate func() (max int, wait time.Duration)
+	Gate func() (n int, wait time.Duration)
 	// ShutdownTimeout bounds how long handlers may go on after ctx ended;
 	// then the context they were given is cancelled (0: at once).
 	ShutdownTimeout time.Duration

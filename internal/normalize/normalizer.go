@@ -330,7 +330,7 @@ func (n *Normalizer) apply(ctx context.Context, j *job, in Input) error {
 	var st State
 	if raw != nil {
 		if err := json.Unmarshal(raw, &st); err != nil {
-			return &permanentError{"state", fmt.Errorf("state %s is unreadable: %v", j.stateKey, err)}
+			return &permanentError{"state", fmt.Errorf("state %s is unreadable: %w", j.stateKey, err)}
 		}
 	}
 	if err := n.flushOutbox(ctx, j.stateKey, rev, st); err != nil {

@@ -202,13 +202,13 @@ func TestNormalizeCrashBetweenPublishAndAck(t *testing.T) {
 				t.Fatal("events stored before the crash")
 			}
 			second := s.run(t, nil, nil)
-			got := s.waitEvents(t, 1)
+			s.waitEvents(t, 1)
 			// Redelivery comes after the 1 s ack wait; wait until the second
 			// normalizer has acked it, then check nothing more arrived.
 			natstest.Eventually(t, 15*time.Second, "raw webhook acked", func() bool {
 				return counter(second.metrics.Messages(), "persona", normalize.OutcomeDuplicate) == 1
 			})
-			got = s.events(t)
+			got := s.events(t)
 			if len(got) != 1 {
 				t.Fatalf("%d events after the crash, want exactly 1", len(got))
 			}

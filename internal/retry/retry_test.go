@@ -56,7 +56,7 @@ func TestDoStopsOnPermanent(t *testing.T) {
 		calls++
 		return Permanent(bad)
 	}, nil)
-	if err != bad || calls != 1 {
+	if !errors.Is(err, bad) || err.Error() != bad.Error() || calls != 1 {
 		t.Fatalf("Do = %v after %d calls, want the permanent error itself after 1", err, calls)
 	}
 	if Permanent(nil) != nil {

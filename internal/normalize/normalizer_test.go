@@ -282,9 +282,10 @@ func TestNormalizeGarbageToDLQ(t *testing.T) {
 			t.Errorf("raw headers not kept: %v", h)
 		}
 	}
-	if n := counter(r.metrics.Messages(), "persona", normalize.OutcomeDeadLettered); n != 1 {
-		t.Errorf("dead_lettered metric %v", n)
-	}
+	// The dead letter is stored before the handler counts it.
+	natstest.Eventually(t, 15*time.Second, "dead_lettered metric 1", func() bool {
+		return counter(r.metrics.Messages(), "persona", normalize.OutcomeDeadLettered) == 1
+	})
 	if len(s.events(t)) != 0 {
 		t.Error("garbage produced an event")
 	}

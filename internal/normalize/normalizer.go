@@ -20,7 +20,7 @@
 //     progress every third of normalizer.ack_wait and the pin is renewed by
 //     every pull (at least every third of normalizer.pinned_ttl), so a
 //     crashed process's webhooks go to another (or its restart) within
-//     ack_wait, and its pin within pinned_ttl (docs/decisions.md D9, D37).
+//     ack_wait, and its pin within pinned_ttl (docs/decisions.md D9, D38).
 package normalize
 
 import (

@@ -19,7 +19,7 @@ import (
 // their defaults and report how long recovery took on this machine; they
 // assert the mechanism (what the consumer is configured with, that work
 // resumes, that a live process keeps its work) with deadlines far above the
-// expected times, never the times themselves (docs/decisions.md D37).
+// expected times, never the times themselves (docs/decisions.md D38).
 
 // recoveryStack is a stack with the default ack wait and pinned ttl.
 func recoveryStack(t *testing.T) *stack {

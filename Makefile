@@ -25,7 +25,7 @@ export TESTCONTAINERS_HOST_OVERRIDE ?= 127.0.0.1
 # descend into: test, test-short, vet and fuzz run it as well.
 SDK     := sdk
 
-.PHONY: all test test-short vet build images fuzz bench chaos chaos-short run clean up down config-docs sdk-check release
+.PHONY: all test test-short vet lint tidy-check vulncheck build images fuzz bench chaos chaos-short run clean up down config-docs sdk-check release
 
 all: build test
 
@@ -53,6 +53,26 @@ vet:
 ## example, and its module graph holds no server dependency (tools/sdk-consumer-check.sh).
 sdk-check:
 	GO=$(GO) tools/sdk-consumer-check.sh
+
+## lint: golangci-lint with .golangci.yml, the pinned version, built into bin/tools on first
+## use (from the Go module proxy, so CI on a new machine gets the same one).
+GOLANGCI_LINT_VERSION := v2.15.0
+GOLANGCI_LINT := $(CURDIR)/$(BIN)/tools/golangci-lint-$(GOLANGCI_LINT_VERSION)
+lint: $(GOLANGCI_LINT)
+	$(GOLANGCI_LINT) run ./...
+$(GOLANGCI_LINT):
+	mkdir -p $(BIN)/tools/gl-$(GOLANGCI_LINT_VERSION)
+	GOBIN=$(CURDIR)/$(BIN)/tools/gl-$(GOLANGCI_LINT_VERSION) $(GO) install github.com/golangci/golangci-lint/v2/cmd/golangci-lint@$(GOLANGCI_LINT_VERSION)
+	mv $(BIN)/tools/gl-$(GOLANGCI_LINT_VERSION)/golangci-lint $@ && rmdir $(BIN)/tools/gl-$(GOLANGCI_LINT_VERSION)
+
+## tidy-check: go.mod and go.sum are what `go mod tidy` makes them (prints the diff if not).
+tidy-check:
+	$(GO) mod tidy -diff
+
+## vulncheck: govulncheck against the Go vulnerability database, built offline from the
+## golang.org/x/vulndb module (.ci/vulncheck says so when it has to skip).
+vulncheck:
+	GO=$(GO) .ci/vulncheck
 
 ## build: static binaries for this machine into bin/.
 build:

@@ -272,7 +272,7 @@ func TestCheckQueryFindsMistakes(t *testing.T) {
 		`rate(idvbus_b_total[5m])`:                            1,
 		`sum by (vendor) (rate(idvbus_a_total[5m]))`:          1,
 		`rate(idvbus_a_total{subscriber="x"}[5m])`:            1,
-		`rate(idvbus_a_total{outcome="unavailble"}[5m])`:      1,
+		`rate(idvbus_a_total{outcome="unavailble"}[5m])`:      1, //nolint:misspell // a mistyped label value is the mistake under test
 		`up{job="idvbus"} == 0 and probe_success{module="x"}`: 1,
 	} {
 		q, err := analyzePromQL(expr)

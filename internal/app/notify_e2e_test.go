@@ -180,11 +180,12 @@ type service struct {
 	cancel context.CancelFunc
 	done   chan error
 	once   sync.Once
+	err    error // what the service returned, once stopped
 }
 
 // stop stops the service and waits for it; safe to call twice.
 func (p *service) stop() {
-	p.once.Do(func() { p.cancel(); <-p.done; p.nc.Close() })
+	p.once.Do(func() { p.cancel(); p.err = <-p.done; p.nc.Close() })
 }
 
 // runService starts run (app.Normalizer, app.Notifier) with cfg and waits

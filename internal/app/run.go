@@ -7,7 +7,7 @@ import (
 	"fmt"
 	"net"
 	"net/http"
-	"sync"
+	"os"
 	"time"
 
 	"github.com/nats-io/nats.go"
@@ -15,6 +15,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus/collectors"
 	"github.com/prometheus/client_golang/prometheus/promhttp"
 	"go.uber.org/zap"
+	"golang.org/x/sync/errgroup"
 
 	"github.com/idvbus/idvbus/internal/bus"
 	"github.com/idvbus/idvbus/internal/config"
@@ -22,6 +23,7 @@ import (
 	"github.com/idvbus/idvbus/internal/listen"
 	"github.com/idvbus/idvbus/internal/normalize"
 	"github.com/idvbus/idvbus/internal/notify"
+	"github.com/idvbus/idvbus/internal/retry"
 	"github.com/idvbus/idvbus/internal/tracing"
 )
 
@@ -54,6 +56,11 @@ type Listeners struct {
 // set up in the background, then the subscribers' consumers (so no event is
 // published before they exist); /readyz answers 503 until both are done, and
 // the normalizer and notifier start consuming once they are.
+//
+// Each of these is a stage of one errgroup: the first stage to fail (a
+// configuration the server cannot serve, a listener that fails) stops all
+// the others, and run returns its error once every stage has returned. The
+// HTTP stage stopping for any reason stops the rest too.
 func run(ctx context.Context, cfg config.Config, nc *nats.Conn, ls Listeners, log *zap.Logger, p parts) error {
 	b, err := bus.New(nc, cfg.JetStream, log.Named("bus"))
 	if err != nil {
@@ -100,27 +107,56 @@ func run(ctx context.Context, cfg config.Config, nc *nats.Conn, ls Listeners, lo
 			return err
 		}
 	}
-
-	ctx, cancel := context.WithCancelCause(ctx)
-	defer cancel(nil)
+	var normalizeMetrics *normalize.Metrics
+	if p.normalizer {
+		normalizeMetrics = normalize.NewMetrics()
+		if err := normalizeMetrics.Register(reg); err != nil {
+			return err
+		}
+		if err := normalizeMetrics.RegisterLag(reg, b); err != nil {
+			return err
+		}
+		if err := registerDLQGauge(reg, b); err != nil { // D29: the normalizer alone reports IDV_DLQ
+			return err
+		}
+	}
 	topology := make(chan struct{})
+	serve, err := httpStage(cfg, b, webhooks, ops, readiness{b: b, topology: topology}, reg, tracer, log, p)
+	if err != nil {
+		return err
+	}
+
+	g, ctx := errgroup.WithContext(ctx)
 	var notifier *notify.Notifier // set before topology is closed
-	go func() {
+	// afterTopology runs f as a stage once the topology is ready (not at
+	// all if the group stops first).
+	afterTopology := func(f func() error) {
+		g.Go(func() error {
+			select {
+			case <-topology:
+				return f()
+			case <-ctx.Done():
+				return nil
+			}
+		})
+	}
+	g.Go(func() error {
 		if err := b.EnsureTopologyRetrying(ctx); err != nil {
-			return // ctx ended first
+			return nil // the group stopped first
 		}
 		if p.ingest {
 			if mp := b.MaxPayload(); mp > 0 && mp < cfg.Ingest.MaxBodyBytes+HeaderRoom {
-				cancel(fmt.Errorf("%w: the server accepts %d bytes, ingest needs %d (max_body_bytes %d + %d for headers): raise max_payload on the server or lower ingest.max_body_bytes",
-					ErrMaxPayload, mp, cfg.Ingest.MaxBodyBytes+HeaderRoom, cfg.Ingest.MaxBodyBytes, HeaderRoom))
-				return
+				return fmt.Errorf("%w: the server accepts %d bytes, ingest needs %d (max_body_bytes %d + %d for headers): raise max_payload on the server or lower ingest.max_body_bytes",
+					ErrMaxPayload, mp, cfg.Ingest.MaxBodyBytes+HeaderRoom, cfg.Ingest.MaxBodyBytes, HeaderRoom)
 			}
 		}
 		if p.notifier {
 			n, err := setUpNotifier(ctx, cfg, b, notifyMetrics, tracer, log.Named("notifier"))
 			if err != nil {
-				cancel(err)
-				return
+				if ctx.Err() != nil {
+					return nil
+				}
+				return err
 			}
 			notifier = n
 		}
@@ -130,124 +166,115 @@ func run(ctx context.Context, cfg config.Config, nc *nats.Conn, ls Listeners, lo
 		if p.ready != nil && webhooks != nil {
 			p.ready(webhooks.Addr()) // where webhooks go
 		}
-	}()
-	ready := readiness{b: b, topology: topology}
-
-	var wg sync.WaitGroup
-	// afterTopology runs f in the background once the topology is ready
-	// (not at all if ctx ends first).
-	afterTopology := func(f func()) {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			select {
-			case <-topology:
-				f()
-			case <-ctx.Done():
-			}
-		}()
-	}
+		return nil
+	})
 	if p.normalizer {
-		metrics := normalize.NewMetrics()
-		if err := metrics.Register(reg); err != nil {
-			return err
-		}
-		if err := metrics.RegisterLag(reg, b); err != nil {
-			return err
-		}
-		if err := registerDLQGauge(reg, b); err != nil { // D29: the normalizer alone reports IDV_DLQ
-			return err
-		}
-		afterTopology(func() {
-			if err := runNormalizer(ctx, cfg, b, metrics, tracer, log.Named("normalizer")); err != nil {
-				cancel(err)
-			}
+		afterTopology(func() error {
+			return runNormalizer(ctx, cfg, b, normalizeMetrics, tracer, log.Named("normalizer"))
 		})
 	}
 	if p.notifier {
-		afterTopology(func() { _ = notifier.Run(ctx) })
+		afterTopology(func() error { return notifier.Run(ctx) })
 	}
+	g.Go(func() error {
+		if err := serve(ctx); err != nil {
+			return err
+		}
+		return errHTTPStopped // stop the other stages too
+	})
+	if err := g.Wait(); !errors.Is(err, errHTTPStopped) {
+		return err
+	}
+	return nil
+}
 
-	var serveErr error
-	if p.ingest {
-		metrics := ingest.NewMetrics()
-		if err := metrics.Register(reg); err != nil {
-			return err
-		}
-		svc, err := ingest.New(ingest.Options{
-			Config: cfg.Ingest, Sources: cfg.Sources, Store: b, Ready: ready,
-			Log: log.Named("ingest"), Metrics: metrics, Tracer: tracer,
-		})
-		if err != nil {
-			return err
-		}
-		// The ops listener outlives the webhook port's drain, so probes see
-		// "shutting down" and the last metrics can be scraped meanwhile.
+// errHTTPStopped is how the HTTP stage, having stopped without an error
+// (ctx ended), stops the other stages of [run]; run returns nil for it.
+var errHTTPStopped = errors.New("http stopped")
+
+// httpStage builds the HTTP side of [run]: ingest's webhook port and its
+// ops listener when ingest runs, else the ops listener alone. The returned
+// func serves until ctx ends. Ingest's ops listener outlives the webhook
+// port's drain, so probes see "shutting down" and the last metrics can be
+// scraped meanwhile; its failure stops the webhook port too.
+func httpStage(cfg config.Config, b *bus.Bus, webhooks, ops net.Listener, ready readiness, reg *prometheus.Registry, tracer *tracing.Tracer, log *zap.Logger, p parts) (func(ctx context.Context) error, error) {
+	if !p.ingest {
+		return func(ctx context.Context) error {
+			return serveOps(ctx, ops, ready, reg, log.Named("ops"))
+		}, nil
+	}
+	metrics := ingest.NewMetrics()
+	if err := metrics.Register(reg); err != nil {
+		return nil, err
+	}
+	svc, err := ingest.New(ingest.Options{
+		Config: cfg.Ingest, Sources: cfg.Sources, Store: b, Ready: ready,
+		Log: log.Named("ingest"), Metrics: metrics, Tracer: tracer,
+	})
+	if err != nil {
+		return nil, err
+	}
+	return func(ctx context.Context) error {
+		serveCtx, stopServe := context.WithCancelCause(ctx)
+		defer stopServe(nil)
 		opsCtx, stopOps := context.WithCancel(context.WithoutCancel(ctx))
 		opsDone := make(chan error, 1)
 		go func() {
 			err := serveOps(opsCtx, ops, svc, reg, log.Named("ops"))
 			if err != nil {
-				cancel(fmt.Errorf("ingest.ops_listen: %w", err))
+				err = fmt.Errorf("ingest.ops_listen: %w", err)
+				stopServe(err)
 			}
 			opsDone <- err
 		}()
-		serveErr = svc.Serve(ctx, webhooks, svc.Handler())
+		err := svc.Serve(serveCtx, webhooks, svc.Handler())
 		stopOps()
-		<-opsDone // its failure, if any, is ctx's cause
-	} else {
-		serveErr = serveOps(ctx, ops, ready, reg, log.Named("ops"))
-	}
-	cancel(nil) // the HTTP side stopped: stop the rest too
-	wg.Wait()
-	if cause := context.Cause(ctx); cause != nil && !errors.Is(cause, context.Canceled) {
-		return cause
-	}
-	return serveErr
+		if opsErr := <-opsDone; opsErr != nil {
+			return opsErr
+		}
+		return err
+	}, nil
 }
 
 // runNormalizer runs the normalizer until ctx ends. A failure to (re)create
-// the consumer, e.g. while NATS is down, is retried; configuration errors are
-// returned.
+// the consumer, e.g. while NATS is down, is retried ([retry.Default]);
+// configuration errors are returned.
 func runNormalizer(ctx context.Context, cfg config.Config, b *bus.Bus, metrics *normalize.Metrics, tracer *tracing.Tracer, log *zap.Logger) error {
-	wait := time.Second
-	for {
-		err := func() error {
-			store, err := b.State(ctx)
-			if err != nil {
-				return err
-			}
-			n, err := normalize.New(normalize.Options{
-				Config: cfg.Normalizer, DuplicateWindow: cfg.JetStream.DuplicateWindow,
-				Sources: cfg.Sources, Bus: b, Store: store, Log: log, Metrics: metrics, Tracer: tracer,
-			})
-			if err != nil {
-				return &fatalError{err}
-			}
-			log.Info("normalizer consuming", zap.String("consumer", normalize.Durable),
-				zap.Int("workers", cfg.Normalizer.Workers))
-			return n.Run(ctx)
-		}()
-		var fatal *fatalError
-		if errors.As(err, &fatal) {
-			return fatal.err
-		}
-		if ctx.Err() != nil {
-			return nil
-		}
-		log.Warn("normalizer stopped; restarting", zap.Duration("retry_in", wait), zap.Error(err))
-		select {
-		case <-ctx.Done():
-			return nil
-		case <-time.After(wait):
-		}
-		wait = min(2*wait, 15*time.Second)
+	if cfg.Normalizer.Instance == "" {
+		// A restarted container or pod keeps its host name (see
+		// config.Normalizer.Instance).
+		cfg.Normalizer.Instance, _ = os.Hostname()
 	}
+	err := retry.Do(ctx, retry.Default, func(ctx context.Context) error {
+		store, err := b.State(ctx)
+		if err != nil {
+			return err
+		}
+		n, err := normalize.New(normalize.Options{
+			Config: cfg.Normalizer, DuplicateWindow: cfg.JetStream.DuplicateWindow,
+			Sources: cfg.Sources, Bus: b, Store: store, Log: log, Metrics: metrics, Tracer: tracer,
+		})
+		if err != nil {
+			return retry.Permanent(err)
+		}
+		log.Info("normalizer consuming", zap.String("consumer", normalize.Durable),
+			zap.Int("workers", cfg.Normalizer.Workers), zap.String("instance", cfg.Normalizer.Instance))
+		err = n.Run(ctx)
+		if ctx.Err() != nil {
+			return nil // stopped, not failed
+		}
+		if err == nil {
+			err = errors.New("consumer stopped")
+		}
+		return err
+	}, func(_ int, wait time.Duration, err error) {
+		log.Warn("normalizer stopped; restarting", zap.Duration("retry_in", wait), zap.Error(err))
+	})
+	if ctx.Err() != nil {
+		return nil
+	}
+	return err
 }
-
-type fatalError struct{ err error }
-
-func (e *fatalError) Error() string { return e.err.Error() }
 
 // listenOn returns ln, or a new listener on addr when ln is nil; key names
 // the setting (and its variable) in the error.
@@ -331,44 +358,35 @@ func setUpNotifier(ctx context.Context, cfg config.Config, b *bus.Bus, metrics *
 	if len(cfg.Subscribers) == 0 {
 		log.Info("no subscribers configured: nothing to deliver by webhook (README, Subscribers)")
 	}
-	wait := time.Second
-	for {
-		n, err := func() (*notify.Notifier, error) {
-			store, err := b.Deliveries(ctx)
-			if err != nil {
-				return nil, err
-			}
-			n, err := notify.New(notify.Options{
-				Config: cfg.Notifier, Subscribers: cfg.Subscribers, Bus: b, Store: store, Log: log, Metrics: metrics,
-				Tracer: tracer,
-			})
-			if err != nil {
-				return nil, &fatalError{err}
-			}
-			if err := n.EnsureConsumers(ctx); err != nil {
-				return nil, err
-			}
-			if orphans, err := n.Orphans(ctx, b.ConsumerNames); err == nil && len(orphans) > 0 {
-				log.Warn("consumers of subscribers no longer configured hold their events; delete them if the subscriber is gone for good",
-					zap.Strings("consumers", orphans))
-			}
-			return n, nil
-		}()
-		var fatal *fatalError
-		if errors.As(err, &fatal) {
-			return nil, fatal.err
+	var n *notify.Notifier
+	err := retry.Do(ctx, retry.Default, func(ctx context.Context) error {
+		store, err := b.Deliveries(ctx)
+		if err != nil {
+			return err
 		}
-		if err == nil {
-			return n, nil
+		nn, err := notify.New(notify.Options{
+			Config: cfg.Notifier, Subscribers: cfg.Subscribers, Bus: b, Store: store, Log: log, Metrics: metrics,
+			Tracer: tracer,
+		})
+		if err != nil {
+			return retry.Permanent(err)
 		}
+		if err := nn.EnsureConsumers(ctx); err != nil {
+			return err
+		}
+		if orphans, err := nn.Orphans(ctx, b.ConsumerNames); err == nil && len(orphans) > 0 {
+			log.Warn("consumers of subscribers no longer configured hold their events; delete them if the subscriber is gone for good",
+				zap.Strings("consumers", orphans))
+		}
+		n = nn
+		return nil
+	}, func(_ int, wait time.Duration, err error) {
 		log.Warn("subscriber consumers not ready; retrying", zap.Duration("retry_in", wait), zap.Error(err))
-		select {
-		case <-ctx.Done():
-			return nil, ctx.Err()
-		case <-time.After(wait):
-		}
-		wait = min(2*wait, 15*time.Second)
+	})
+	if err != nil {
+		return nil, err
 	}
+	return n, nil
 }
 
 func subscriberNames(subs []config.Subscriber) []string {

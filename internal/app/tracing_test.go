@@ -272,7 +272,7 @@ func wantAttrs(t *testing.T, sp sdktrace.ReadOnlySpan, want map[string]string) {
 	t.Helper()
 	got := map[string]string{}
 	for _, kv := range sp.Attributes() {
-		got[string(kv.Key)] = kv.Value.Emit()
+		got[string(kv.Key)] = kv.Value.String()
 	}
 	for k, v := range want {
 		if got[k] != v {

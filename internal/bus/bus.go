@@ -17,7 +17,7 @@ import (
 	"github.com/idvbus/idvbus/internal/config"
 )
 
-// Names of the streams and the KV bucket (CONTRACT.md, "JetStream topology").
+// Names of the streams and the KV bucket (docs/contract.md, "JetStream topology").
 const (
 	StreamRaw    = "IDV_RAW"
 	StreamEvents = "IDV_EVENTS"

@@ -2,13 +2,11 @@ package bus
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"time"
 
 	"github.com/nats-io/nats.go"
 	"github.com/nats-io/nats.go/jetstream"
-	"go.uber.org/zap"
 )
 
 // ConsumerOptions describe a durable pull consumer with explicit acks.
@@ -76,45 +74,6 @@ func wrap(jm jetstream.Msg) *Msg {
 		m.Stream, m.StreamSeq, m.NumDelivered, m.Timestamp = md.Stream, md.Sequence.Stream, md.NumDelivered, md.Timestamp
 	}
 	return m
-}
-
-// Consume creates or updates the durable consumer described by o and calls
-// handle for each delivered message, one at a time in delivery order, until
-// ctx ends. It then stops pulling, hands the messages already buffered to
-// handle and returns once the last call returned. handle owns the ack.
-func (b *Bus) Consume(ctx context.Context, o ConsumerOptions, handle func(*Msg)) error {
-	cc := o.consumerConfig()
-	cons, err := b.js.CreateOrUpdateConsumer(ctx, o.Stream, cc)
-	if err != nil {
-		return fmt.Errorf("consumer %s: %w", o.Durable, err)
-	}
-	opts := []jetstream.PullConsumeOpt{
-		jetstream.PullMaxMessages(min(o.MaxAckPending, 256)),
-		jetstream.ConsumeErrHandler(func(_ jetstream.ConsumeContext, err error) {
-			if !errors.Is(err, jetstream.ErrNoHeartbeat) && !errors.Is(err, nats.ErrConnectionClosed) {
-				b.log.Debug("consumer", zap.String("consumer", o.Durable), zap.Error(err))
-			}
-		}),
-	}
-	if o.PriorityGroup != "" {
-		opts = append(opts, jetstream.PullPriorityGroup(o.PriorityGroup))
-	}
-	consCtx, err := cons.Consume(func(jm jetstream.Msg) { handle(wrap(jm)) }, opts...)
-	if err != nil {
-		return fmt.Errorf("consume %s: %w", o.Durable, err)
-	}
-	<-ctx.Done()
-	consCtx.Drain()
-	<-consCtx.Closed()
-	if o.PriorityGroup != "" {
-		// Hand the pin over now rather than after PinnedTTL.
-		uctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 2*time.Second)
-		defer cancel()
-		if st, err := b.js.Stream(uctx, o.Stream); err == nil {
-			_ = st.UnpinConsumer(uctx, o.Durable, o.PriorityGroup)
-		}
-	}
-	return nil
 }
 
 // consumerInfo fetches a durable consumer's state in one round trip

@@ -50,7 +50,7 @@ func (b *Bus) PublishEvents(ctx context.Context, msgs []*nats.Msg) (dups int, er
 	return dups, nil
 }
 
-// Headers of a dead letter in IDV_DLQ (CONTRACT.md).
+// Headers of a dead letter in IDV_DLQ (docs/contract.md).
 const (
 	HeaderError           = "Idv-Error"
 	HeaderStage           = "Idv-Stage"

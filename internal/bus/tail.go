@@ -32,7 +32,7 @@ type TailOptions struct {
 	Idle time.Duration
 }
 
-// ErrStopTail, returned by the callback of [Bus.Tail], ends the tail
+// ErrStopTail is what the callback of [Bus.Tail] returns to end the tail
 // without an error.
 var ErrStopTail = errors.New("stop tail")
 

@@ -42,14 +42,14 @@ const (
 )
 
 // tailN collects the N header of every message until the tail ends.
-func tailN(t *testing.T, b *bus.Bus, o bus.TailOptions, max int) ([]string, error) {
+func tailN(t *testing.T, b *bus.Bus, o bus.TailOptions, limit int) ([]string, error) {
 	t.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	defer cancel()
 	var got []string
 	err := b.Tail(ctx, o, func(m *bus.Msg) error {
 		got = append(got, m.Header().Get("N"))
-		if len(got) == max {
+		if len(got) == limit {
 			return bus.ErrStopTail
 		}
 		return nil
@@ -84,11 +84,11 @@ func TestTailStartsAndFilters(t *testing.T) {
 				// A case that expects messages stops at the last one: a
 				// wrong start shows as a wrong first message or as too few
 				// (the idle end). One that expects none waits for the idle end.
-				max, wantErr := len(c.want), error(nil)
-				if max == 0 {
-					max, wantErr = 100, bus.ErrTailIdle
+				limit, wantErr := len(c.want), error(nil)
+				if limit == 0 {
+					limit, wantErr = 100, bus.ErrTailIdle
 				}
-				got, err := tailN(t, b, c.o, max)
+				got, err := tailN(t, b, c.o, limit)
 				if !errors.Is(err, wantErr) {
 					t.Errorf("ended with %v, want %v", err, wantErr)
 				}

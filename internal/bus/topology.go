@@ -2,12 +2,13 @@ package bus
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"time"
 
 	"github.com/nats-io/nats.go/jetstream"
 	"go.uber.org/zap"
+
+	"github.com/idvbus/idvbus/internal/retry"
 )
 
 // stateHistory keeps the last few revisions of each verification's state, so
@@ -91,27 +92,16 @@ func (b *Bus) EnsureTopology(ctx context.Context) error {
 }
 
 // EnsureTopologyRetrying runs [Bus.EnsureTopology] until it succeeds or ctx
-// ends, waiting longer after each failure (1 s doubling up to 15 s): at start
-// NATS may not be up yet, or a cluster may still be electing its leaders.
+// ends, waiting longer after each failure ([retry.Default]: 1 s doubling up
+// to 15 s, jittered): at start NATS may not be up yet, or a cluster may still
+// be electing its leaders.
 func (b *Bus) EnsureTopologyRetrying(ctx context.Context) error {
-	wait := time.Second
-	for attempt := 1; ; attempt++ {
+	return retry.Do(ctx, retry.Default, func(ctx context.Context) error {
 		actx, cancel := context.WithTimeout(ctx, 10*time.Second)
-		err := b.explain(b.EnsureTopology(actx))
-		cancel()
-		if err == nil {
-			return nil
-		}
-		if ctx.Err() != nil {
-			return errors.Join(ctx.Err(), err)
-		}
+		defer cancel()
+		return b.explain(b.EnsureTopology(actx))
+	}, func(attempt int, wait time.Duration, err error) {
 		b.log.Warn("jetstream topology not ready; retrying", zap.Int("attempt", attempt),
 			zap.Duration("retry_in", wait), zap.Error(err))
-		select {
-		case <-ctx.Done():
-			return errors.Join(ctx.Err(), err)
-		case <-time.After(wait):
-		}
-		wait = min(2*wait, 15*time.Second)
-	}
+	})
 }

@@ -9,8 +9,11 @@ import (
 // WorkOptions configure [Puller.Work].
 type WorkOptions struct {
 	// Concurrency is how many messages are held at once (being handled, or
-	// waiting behind one with the same key). At least 1.
+	// waiting behind one with the same key or for a handler). At least 1.
 	Concurrency int
+	// Handlers bounds how many calls of handle run at once; 0 means
+	// Concurrency. Held messages waiting for a handler are kept alive too.
+	Handlers int
 	// Key, when set, orders messages: those with the same key are handled
 	// one at a time, in the order they were delivered.
 	Key func(*Msg) string
@@ -24,19 +27,26 @@ type WorkOptions struct {
 	// Gate, when set, is asked before each pull how many messages may be
 	// taken now; 0 means none, to ask again after wait (at least 10 ms; e.g.
 	// while a subscriber's circuit is open).
-	Gate func() (max int, wait time.Duration)
+	Gate func() (n int, wait time.Duration)
 	// ShutdownTimeout bounds how long handlers may go on after ctx ended;
 	// then the context they were given is cancelled (0: at once).
 	ShutdownTimeout time.Duration
+	// PinKeepAlive, for a pinned puller ([Bus.PinnedPuller]), is how often a
+	// pull request that takes nothing is sent while every slot is held, so a
+	// busy but live process keeps its pin; keep it well below the consumer's
+	// PinnedTTL (a third). Between those, every pull request keeps the pin,
+	// so FetchWait must be below PinnedTTL too. 0 means FetchWait.
+	PinKeepAlive time.Duration
 }
 
 // Work pulls messages and calls handle for each, up to o.Concurrency at
 // once, until ctx ends. It then stops pulling, lets the running handlers
 // finish, and naks each message still waiting behind one of them when its
 // turn comes (so another process takes it at once, still after its
-// predecessor), then returns. handle owns the ack; its context
-// outlives ctx by at most o.ShutdownTimeout. A pull error ends Work (after
-// the handlers finished) and is returned.
+// predecessor), then returns; a pinned puller then hands its pin over
+// ([Puller.Unpin]). handle owns the ack; its context outlives ctx by at most
+// o.ShutdownTimeout. A pull error ends Work (after the handlers finished) and
+// is returned.
 func (p *Puller) Work(ctx context.Context, o WorkOptions, handle func(context.Context, *Msg)) error {
 	if o.Concurrency < 1 {
 		o.Concurrency = 1
@@ -44,13 +54,20 @@ func (p *Puller) Work(ctx context.Context, o WorkOptions, handle func(context.Co
 	if o.FetchWait <= 0 {
 		o.FetchWait = time.Second
 	}
+	if o.Handlers < 1 || o.Handlers > o.Concurrency {
+		o.Handlers = o.Concurrency
+	}
+	if o.PinKeepAlive <= 0 {
+		o.PinKeepAlive = o.FetchWait
+	}
 	hctx, cancel := context.WithCancel(context.WithoutCancel(ctx))
 	defer cancel()
 	w := &worker{
 		ctx: ctx, hctx: hctx, o: o, handle: handle,
-		slots: make(chan struct{}, o.Concurrency),
-		held:  map[*Msg]struct{}{},
-		busy:  map[string][]*Msg{},
+		slots:    make(chan struct{}, o.Concurrency),
+		handlers: make(chan struct{}, o.Handlers),
+		held:     map[*Msg]struct{}{},
+		busy:     map[string][]*Msg{},
 	}
 	stopKeep := make(chan struct{})
 	keepDone := make(chan struct{})
@@ -68,6 +85,9 @@ func (p *Puller) Work(ctx context.Context, o WorkOptions, handle func(context.Co
 	}
 	close(stopKeep)
 	<-keepDone
+	uctx, ucancel := context.WithTimeout(context.WithoutCancel(ctx), 2*time.Second)
+	defer ucancel()
+	_ = p.Unpin(uctx) // else a standby waits out PinnedTTL
 	return err
 }
 
@@ -76,6 +96,7 @@ type worker struct {
 	o         WorkOptions
 	handle    func(context.Context, *Msg)
 	slots     chan struct{} // one token per held message
+	handlers  chan struct{} // one token per running handle call
 	wg        sync.WaitGroup
 
 	mu   sync.Mutex
@@ -89,10 +110,9 @@ func (w *worker) pull(p *Puller) error {
 		if w.ctx.Err() != nil {
 			return nil // select below picks at random among ready cases
 		}
-		// Wait for one free slot, then take every other free one.
-		select {
-		case w.slots <- struct{}{}:
-		case <-w.ctx.Done():
+		// Wait for one free slot, then take every other free one. While
+		// none frees up, a pinned puller keeps its pin.
+		if !w.reserve(p) {
 			return nil
 		}
 		n := 1
@@ -133,6 +153,26 @@ func (w *worker) pull(p *Puller) error {
 	}
 }
 
+// reserve waits for a free slot and takes it; false if ctx ended first.
+func (w *worker) reserve(p *Puller) bool {
+	var tick <-chan time.Time
+	if p.group != "" {
+		t := time.NewTicker(w.o.PinKeepAlive)
+		defer t.Stop()
+		tick = t.C
+	}
+	for {
+		select {
+		case w.slots <- struct{}{}:
+			return true
+		case <-w.ctx.Done():
+			return false
+		case <-tick:
+			p.keepPin(50 * time.Millisecond) // long enough to reach the server
+		}
+	}
+}
+
 func (w *worker) release(n int) {
 	for range n {
 		<-w.slots
@@ -165,10 +205,11 @@ func (w *worker) start(m *Msg) {
 func (w *worker) run(key string, m *Msg) {
 	defer w.wg.Done()
 	for {
-		if w.ctx.Err() != nil {
-			_ = m.Nak() // not started: let another process take it now
-		} else {
+		if w.ctx.Err() == nil && w.acquire() {
 			w.handle(w.hctx, m)
+			<-w.handlers
+		} else {
+			_ = m.Nak() // not started: let another process take it now
 		}
 		w.mu.Lock()
 		delete(w.held, m)
@@ -185,6 +226,16 @@ func (w *worker) run(key string, m *Msg) {
 		}
 		m, w.busy[key] = q[0], q[1:]
 		w.mu.Unlock()
+	}
+}
+
+// acquire waits for a free handler; false if ctx ended first.
+func (w *worker) acquire() bool {
+	select {
+	case w.handlers <- struct{}{}:
+		return true
+	case <-w.ctx.Done():
+		return false
 	}
 }
 

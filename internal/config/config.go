@@ -7,7 +7,7 @@
 //  3. `IDVBUS_...` environment variables, one per setting (see [ApplyEnv]).
 //
 // [Config.Validate] then reports every problem, one line each, naming the field.
-// The keys are part of the external contract (CONTRACT.md); more may be added.
+// The keys are part of the external contract (docs/contract.md); more may be added.
 // [Keys] lists them from the Config struct; [LoadFile] records where each
 // value came from and [Print] shows it (`idvbus config print`).
 //
@@ -169,13 +169,16 @@ type Normalizer struct {
 	// Listen is the HTTP address of the stand-alone normalizer's /healthz,
 	// /readyz and /metrics. The all-in-one idvbus serves them on ingest.ops_listen.
 	Listen string `yaml:"listen"`
-	// Workers process verifications in parallel; webhooks of one verification
-	// always go to the same worker, in stream order.
+	// Workers process verifications in parallel; webhooks of one
+	// verification are processed one at a time, in stream order.
 	Workers int `yaml:"workers"`
 	// MaxAckPending bounds the raw webhooks in flight (JetStream's
 	// max_ack_pending of the durable consumer).
 	MaxAckPending int `yaml:"max_ack_pending"`
-	// AckWait is how long JetStream waits for an ack before redelivering.
+	// AckWait is how long JetStream waits for an ack before redelivering. A
+	// running normalizer keeps the webhooks it holds alive (in progress every
+	// third of this) however long they take, so this only bounds how soon a
+	// crashed normalizer's webhooks are redelivered.
 	AckWait time.Duration `yaml:"ack_wait"`
 	// MaxDeliveries: a webhook still failing with a retryable error at this
 	// delivery is dead-lettered. Webhooks that cannot be parsed are
@@ -188,10 +191,18 @@ type Normalizer struct {
 	// ShutdownTimeout bounds how long in-flight webhooks may finish on shutdown.
 	ShutdownTimeout time.Duration `yaml:"shutdown_timeout"`
 	// PinnedTTL: one normalizer process at a time consumes (a pinned
-	// priority group, so one verification's webhooks stay in order); when it
-	// dies without a clean stop, a standby takes over after this long. A clean
-	// stop hands over at once.
+	// priority group, so one verification's webhooks stay in order); it
+	// renews its pin with every pull (at least every third of this, busy or
+	// idle). When it dies without a clean stop, a standby takes over after
+	// this long. A clean stop hands over at once, and so does a restart of
+	// the same Instance.
 	PinnedTTL time.Duration `yaml:"pinned_ttl"`
+	// Instance names this normalizer process for the pin: a process that
+	// starts with the name of the one holding the pin is its restart (the
+	// holder is dead) and takes the pin back at once instead of after
+	// PinnedTTL. Empty means the host name, which a restarted container or
+	// pod keeps; give each process on one host its own name.
+	Instance string `yaml:"instance"`
 }
 
 // Log configures the zap logger.

@@ -12,7 +12,7 @@ import (
 	"github.com/idvbus/idvbus/sdk/idv"
 )
 
-// contractExample is the config example of CONTRACT.md, verbatim.
+// contractExample is the config example of docs/contract.md, verbatim.
 const contractExample = `
 nats:
   url: ""                      # idvbus: empty = embedded server; services: nats://host:4222
@@ -271,12 +271,12 @@ normalizer: {workers: 4, backoff: [2s, 1m]}
 sources:
   - {name: credas, vendor: credas, results: {right_to_work: {"4": failed}}, auth: {type: header, header: h, secrets: [s]}}
   - {name: sumsub, vendor: sumsub, auth: {type: hmac, header: X-Payload-Digest, secrets: [s]}}
-`, config.Env{"IDVBUS_NORMALIZER_BACKOFF": "1s, 10s", "IDVBUS_NORMALIZER_MAX_DELIVERIES": "3"})
+`, config.Env{"IDVBUS_NORMALIZER_BACKOFF": "1s, 10s", "IDVBUS_NORMALIZER_MAX_DELIVERIES": "3", "IDVBUS_NORMALIZER_INSTANCE": "normalizer-0"})
 	if err != nil {
 		t.Fatal(err)
 	}
 	n := cfg.Normalizer
-	if n.Workers != 4 || n.MaxDeliveries != 3 || len(n.Backoff) != 2 || n.Backoff[1] != 10*time.Second || n.PinnedTTL != 30*time.Second {
+	if n.Workers != 4 || n.MaxDeliveries != 3 || len(n.Backoff) != 2 || n.Backoff[1] != 10*time.Second || n.PinnedTTL != 3*time.Second || n.AckWait != 3*time.Second || n.Instance != "normalizer-0" {
 		t.Fatalf("normalizer %+v", n)
 	}
 	opts, err := cfg.Sources[0].ParserOptions()

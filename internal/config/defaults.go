@@ -2,7 +2,7 @@ package config
 
 import "time"
 
-// Defaults. Each value is part of the documented behaviour (README, CONTRACT.md).
+// Defaults. Each value is part of the documented behaviour (README, docs/contract.md).
 const (
 	// DefaultNATSURL is where the stand-alone services look for NATS when
 	// nats.url is empty: the NATS default port on this machine, which is also
@@ -81,20 +81,29 @@ func Default() Config {
 			Listen:        ":8081",
 			Workers:       16,
 			MaxAckPending: 1024,
-			AckWait:       30 * time.Second,
+			// A live normalizer marks what it holds in progress every third
+			// of this, so it never loses a webhook however slow the work is;
+			// a crashed one's webhooks are redelivered within 3 s, as soon
+			// as a standby has the pin (pinned_ttl).
+			AckWait:       3 * time.Second,
 			MaxDeliveries: 10,
 			// 1 s, 5 s, 30 s, 2 min, then every 5 min: rides out a NATS
 			// restart quickly; ten deliveries span about 30 min, well inside
 			// the default 1 h duplicate window.
 			Backoff:         []time.Duration{time.Second, 5 * time.Second, 30 * time.Second, 2 * time.Minute, 5 * time.Minute},
 			ShutdownTimeout: 20 * time.Second,
-			PinnedTTL:       30 * time.Second,
+			// The active normalizer renews its pin with every pull, at least
+			// every second; 3 s without one means it is dead (or frozen), and
+			// a standby takes over. A restart on the same instance takes the
+			// pin back at once (normalizer.instance).
+			PinnedTTL: 3 * time.Second,
 		},
 		Notifier: Notifier{
 			Listen: ":8082",
-			// A crashed notifier's events go to another process after 30 s;
-			// a running one keeps its events alive (see Notifier.AckWait).
-			AckWait:         30 * time.Second,
+			// A crashed notifier's deliveries are retried (by another
+			// process or its restart) within 5 s; a running one keeps its
+			// events alive every third of this (see Notifier.AckWait).
+			AckWait:         5 * time.Second,
 			ShutdownTimeout: 20 * time.Second,
 		},
 		Log:     Log{Level: "info", Format: "json"},

@@ -187,11 +187,11 @@ func nearest(name string, known []string) string {
 	return best
 }
 
-// editDistance is the Levenshtein distance of a and b, or max when it is at
-// least max (names that differ in length by that much are not compared).
-func editDistance(a, b string, max int) int {
-	if len(a)-len(b) >= max || len(b)-len(a) >= max {
-		return max
+// editDistance is the Levenshtein distance of a and b, or limit when it is at
+// least limit (names that differ in length by that much are not compared).
+func editDistance(a, b string, limit int) int {
+	if len(a)-len(b) >= limit || len(b)-len(a) >= limit {
+		return limit
 	}
 	prev := make([]int, len(b)+1)
 	cur := make([]int, len(b)+1)
@@ -209,5 +209,5 @@ func editDistance(a, b string, max int) int {
 		}
 		prev, cur = cur, prev
 	}
-	return min(prev[len(b)], max)
+	return min(prev[len(b)], limit)
 }

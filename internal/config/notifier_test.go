@@ -41,7 +41,7 @@ func TestNotifierAndSubscriberDefaults(t *testing.T) {
 	if len(warnings) != 0 {
 		t.Errorf("warnings: %q", warnings)
 	}
-	if n := cfg.Notifier; n.Listen != ":8082" || n.AckWait != 30*time.Second || n.ShutdownTimeout != 20*time.Second {
+	if n := cfg.Notifier; n.Listen != ":8082" || n.AckWait != 5*time.Second || n.ShutdownTimeout != 20*time.Second {
 		t.Errorf("notifier defaults: %+v", n)
 	}
 	want := config.Subscriber{

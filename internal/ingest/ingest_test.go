@@ -289,7 +289,12 @@ func TestSlowClientIsCutOff(t *testing.T) {
 		c.ReadTimeout = 300 * time.Millisecond
 	}, nil)
 	ln, cancel, served := serve(t, svc)
-	defer func() { cancel(); <-served }()
+	defer func() {
+		cancel()
+		if err := <-served; err != nil {
+			t.Errorf("Serve: %v", err)
+		}
+	}()
 
 	for _, tc := range []struct{ name, partial string }{
 		{"headers never finish", "POST /webhooks/persona HTTP/1.1\r\nHost: x\r\n"},

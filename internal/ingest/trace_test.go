@@ -35,7 +35,7 @@ func newTracedService(t testing.TB, st store, tr *tracing.Tracer) *ingest.Servic
 func spanAttrs(sp sdktrace.ReadOnlySpan) map[string]string {
 	m := map[string]string{}
 	for _, kv := range sp.Attributes() {
-		m[string(kv.Key)] = kv.Value.Emit()
+		m[string(kv.Key)] = kv.Value.String()
 	}
 	return m
 }

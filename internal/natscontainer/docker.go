@@ -14,7 +14,7 @@ import (
 	tclog "github.com/testcontainers/testcontainers-go/log"
 )
 
-// EnvRequireDocker, set to "1", turns "Docker is unavailable" from a skip into
+// EnvRequireDocker is the variable that, set to "1", turns "Docker is unavailable" from a skip into
 // a test failure. CI sets it so that container tests can never be skipped
 // silently.
 const EnvRequireDocker = "IDVBUS_REQUIRE_DOCKER"

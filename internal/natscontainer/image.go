@@ -43,7 +43,7 @@ const (
 	healthcheckPkg = "./tools/healthcheck"
 )
 
-// EnvRebuildImages, set to "1", rebuilds the image even if a current one exists.
+// EnvRebuildImages is the variable that, set to "1", rebuilds the image even if a current one exists.
 const EnvRebuildImages = "IDVBUS_REBUILD_IMAGES"
 
 // The image is made ready once per test binary. A failed attempt is not

@@ -154,7 +154,7 @@ func TestApplyAutoPolicy(t *testing.T) {
 		t.Fatal("two events share an id")
 	}
 	// A later vendor decision overrides the policy's, though approved ranks higher.
-	s, out, _ = mustApply(t, s, in(ev("2", idv.StatusNeedsReview, zero, ""), 2, PolicyAuto))
+	_, out, _ = mustApply(t, s, in(ev("2", idv.StatusNeedsReview, zero, ""), 2, PolicyAuto))
 	us = updates(t, out)
 	if len(us) != 1 || us[0].Status != idv.StatusNeedsReview || us[0].DecidedBy != idv.DecidedByVendor {
 		t.Fatalf("vendor decision did not override the policy: %+v", us)

@@ -143,6 +143,8 @@ func benchNormalizer(b *testing.B, workers int, tr *tracing.Tracer) {
 	elapsed := time.Since(start)
 	b.StopTimer()
 	cancel()
-	<-done
+	if err := <-done; err != nil {
+		b.Fatal(err)
+	}
 	b.ReportMetric(float64(b.N)/elapsed.Seconds(), "events/s")
 }

@@ -28,7 +28,6 @@ type Metrics struct {
 	unmapped    *prometheus.CounterVec
 	republished prometheus.Counter
 	latency     *prometheus.HistogramVec
-	lag         *lagCollector
 }
 
 // NewMetrics creates the metrics; register them with [Metrics.Register].

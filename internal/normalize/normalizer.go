@@ -14,8 +14,13 @@
 //     repaired by whichever comes first: the webhook's redelivery or the
 //     verification's next webhook;
 //   - webhooks of one verification are processed one at a time in stream
-//     order (one worker per verification, and one active process per durable
-//     consumer through a pinned priority group).
+//     order (one handler at a time per verification, and one active process
+//     per durable consumer through a pinned priority group);
+//   - a live process keeps what it holds: every held webhook is marked in
+//     progress every third of normalizer.ack_wait and the pin is renewed by
+//     every pull (at least every third of normalizer.pinned_ttl), so a
+//     crashed process's webhooks go to another (or its restart) within
+//     ack_wait, and its pin within pinned_ttl (docs/decisions.md D9, D41).
 package normalize
 
 import (
@@ -23,7 +28,6 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"hash/maphash"
 	"sync"
 	"time"
 
@@ -54,7 +58,9 @@ const (
 
 // Bus is what the normalizer needs from JetStream; *bus.Bus implements it.
 type Bus interface {
-	Consume(ctx context.Context, o bus.ConsumerOptions, handle func(*bus.Msg)) error
+	EnsureConsumer(ctx context.Context, o bus.ConsumerOptions) error
+	PinnedPuller(ctx context.Context, stream, durable, group, instance string) (*bus.Puller, error)
+	ReclaimPin(ctx context.Context, stream, durable, group, instance string) (bool, error)
 	PublishEvents(ctx context.Context, msgs []*nats.Msg) (dups int, err error)
 	PublishDLQ(ctx context.Context, d bus.DeadLetter) error
 	AckFloor(ctx context.Context, stream, durable string) (uint64, error)
@@ -89,10 +95,11 @@ type Options struct {
 type Normalizer struct {
 	o         Options
 	sources   map[string]source
-	shards    []chan *job
-	seed      maphash.Seed
 	published published
 	now       func() time.Time
+	// jobs holds the parsed webhook of each delivered message between
+	// prepare (on the pull goroutine) and its handler.
+	jobs sync.Map // *bus.Msg → *job
 }
 
 type source struct {
@@ -109,7 +116,7 @@ func New(o Options) (*Normalizer, error) {
 	if o.Config.Workers < 1 || o.Config.MaxDeliveries < 1 || len(o.Config.Backoff) == 0 {
 		return nil, errors.New("normalize: workers, max_deliveries and backoff must be set")
 	}
-	n := &Normalizer{o: o, sources: map[string]source{}, seed: maphash.MakeSeed(), now: o.Now}
+	n := &Normalizer{o: o, sources: map[string]source{}, now: o.Now}
 	if n.now == nil {
 		n.now = time.Now
 	}
@@ -147,26 +154,54 @@ type job struct {
 }
 
 // Run consumes IDV_RAW until ctx ends, then finishes the webhooks in flight
-// and returns. The topology must exist.
+// (within normalizer.shutdown_timeout), hands its pin over and returns. The
+// topology must exist; Run creates or updates the durable consumer.
 func (n *Normalizer) Run(ctx context.Context) error {
 	cfg := n.o.Config
-	n.shards = make([]chan *job, cfg.Workers)
-	var wg sync.WaitGroup
-	// Workers outlive ctx: after it ends they finish what Consume drains to
-	// them, within the shutdown timeout.
-	wctx, cancel := context.WithCancel(context.WithoutCancel(ctx))
-	defer cancel()
-	for i := range n.shards {
-		n.shards[i] = make(chan *job, 64)
-		wg.Add(1)
-		go func(ch <-chan *job) {
-			defer wg.Done()
-			for j := range ch {
-				n.process(wctx, j)
-			}
-		}(n.shards[i])
+	co := ConsumerOptions(cfg)
+	if err := n.o.Bus.EnsureConsumer(ctx, co); err != nil {
+		return err
 	}
-	err := n.o.Bus.Consume(ctx, bus.ConsumerOptions{
+	if ok, err := n.o.Bus.ReclaimPin(ctx, co.Stream, co.Durable, co.PriorityGroup, cfg.Instance); err != nil {
+		n.o.Log.Warn("could not check whether the pin is this instance's; a standby or this process takes over after pinned_ttl",
+			zap.String("instance", cfg.Instance), zap.Error(err))
+	} else if ok {
+		n.o.Log.Info("took over the pin of this instance's previous process", zap.String("instance", cfg.Instance))
+	}
+	p, err := n.o.Bus.PinnedPuller(ctx, co.Stream, co.Durable, co.PriorityGroup, cfg.Instance)
+	if err != nil {
+		return err
+	}
+	return p.Work(ctx, bus.WorkOptions{
+		// Held: four webhooks per handler, so the next one is at hand when a
+		// handler is free, yet few wait with their ack timer kept alive (and
+		// never more than max_ack_pending, beyond which the server delivers
+		// nothing); handled by up to workers at once.
+		Concurrency: min(cfg.MaxAckPending, 4*cfg.Workers),
+		Handlers:    cfg.Workers,
+		// One verification's webhooks one at a time, in stream order;
+		// webhooks without a verification (dead letters, ignored) in any order.
+		Key:       n.prepare,
+		KeepAlive: max(cfg.AckWait/3, 100*time.Millisecond),
+		// Every pull renews the pin: an idle process pulls again at least
+		// this often, a busy one sends a pull that takes nothing.
+		FetchWait:       min(time.Second, max(cfg.PinnedTTL/3, 100*time.Millisecond)),
+		PinKeepAlive:    max(cfg.PinnedTTL/3, 100*time.Millisecond),
+		ShutdownTimeout: cfg.ShutdownTimeout,
+	}, func(ctx context.Context, m *bus.Msg) {
+		j, ok := n.jobs.LoadAndDelete(m)
+		if !ok { // cannot happen: prepare ran first
+			j = n.parse(m)
+		}
+		n.process(ctx, j.(*job))
+	})
+}
+
+// ConsumerOptions describes the normalizer's durable consumer on IDV_RAW: a
+// pinned priority group (one process at a time) with cfg's ack wait, pinned
+// ttl and max ack pending.
+func ConsumerOptions(cfg config.Normalizer) bus.ConsumerOptions {
+	return bus.ConsumerOptions{
 		Stream:         streamRaw,
 		Durable:        Durable,
 		Description:    "idvbus normalizer: raw webhooks to CloudEvents",
@@ -175,25 +210,21 @@ func (n *Normalizer) Run(ctx context.Context) error {
 		MaxAckPending:  cfg.MaxAckPending,
 		PriorityGroup:  PriorityGroup,
 		PinnedTTL:      cfg.PinnedTTL,
-	}, n.dispatch)
-	for _, ch := range n.shards {
-		close(ch)
 	}
-	done := make(chan struct{})
-	go func() { wg.Wait(); close(done) }()
-	select {
-	case <-done:
-	case <-time.After(cfg.ShutdownTimeout):
-		cancel() // unfinished webhooks are redelivered after the ack wait
-		<-done
-	}
-	return err
 }
 
-// dispatch parses a delivered webhook and hands it to the worker that owns
-// its verification, so one verification's webhooks stay in stream order.
-// It runs on the consumer's single delivery goroutine.
-func (n *Normalizer) dispatch(m *bus.Msg) {
+// prepare parses a delivered webhook and returns its order key (the state
+// key of its verification, "" when it has none), so the puller hands one
+// verification's webhooks to one handler at a time in stream order. It runs
+// on the puller's single pull goroutine.
+func (n *Normalizer) prepare(m *bus.Msg) string {
+	j := n.parse(m)
+	n.jobs.Store(m, j)
+	return j.stateKey
+}
+
+// parse reads a delivered webhook's source and parses its body.
+func (n *Normalizer) parse(m *bus.Msg) *job {
 	j := &job{m: m, start: time.Now(), vendor: "unknown"}
 	h := m.Header()
 	name := first(h[bus.HeaderSource])
@@ -219,11 +250,7 @@ func (n *Normalizer) dispatch(m *bus.Msg) {
 			j.stateKey = bus.StateKey(src.vendor, r.VerificationID)
 		}
 	}
-	shard := m.StreamSeq
-	if j.stateKey != "" {
-		shard = maphash.String(n.seed, j.stateKey)
-	}
-	n.shards[shard%uint64(len(n.shards))] <- j
+	return j
 }
 
 func (n *Normalizer) handle(ctx context.Context, j *job) {
@@ -303,7 +330,7 @@ func (n *Normalizer) apply(ctx context.Context, j *job, in Input) error {
 	var st State
 	if raw != nil {
 		if err := json.Unmarshal(raw, &st); err != nil {
-			return &permanentError{"state", fmt.Errorf("state %s is unreadable: %v", j.stateKey, err)}
+			return &permanentError{"state", fmt.Errorf("state %s is unreadable: %w", j.stateKey, err)}
 		}
 	}
 	if err := n.flushOutbox(ctx, j.stateKey, rev, st); err != nil {

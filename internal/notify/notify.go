@@ -42,6 +42,7 @@ import (
 
 	"github.com/idvbus/idvbus/internal/bus"
 	"github.com/idvbus/idvbus/internal/config"
+	"github.com/idvbus/idvbus/internal/retry"
 	"github.com/idvbus/idvbus/internal/tracing"
 )
 
@@ -187,39 +188,37 @@ func (n *Notifier) Run(ctx context.Context) error {
 }
 
 // runSubscriber (re)binds one subscriber's consumer and delivers until ctx
-// ends, waiting longer after each failure (1 s doubling up to 15 s).
+// ends, waiting longer after each failure ([retry.Default]).
 func (n *Notifier) runSubscriber(ctx context.Context, d *deliverer) {
-	wait := time.Second
-	for restart := false; ; restart = true {
-		err := func() error {
-			co, err := n.consumerOptions(d.cfg)
-			if err != nil {
+	restart := false
+	_ = retry.Do(ctx, retry.Default, func(ctx context.Context) error {
+		co, err := n.consumerOptions(d.cfg)
+		if err != nil {
+			return err
+		}
+		// EnsureConsumers made it before Run; after a failure it may be
+		// gone (deleted, or a new server).
+		if restart {
+			if err := n.o.Bus.EnsureConsumer(ctx, co); err != nil {
 				return err
 			}
-			// EnsureConsumers made it before Run; after a failure it may
-			// be gone (deleted, or a new server).
-			if restart {
-				if err := n.o.Bus.EnsureConsumer(ctx, co); err != nil {
-					return err
-				}
-			}
-			p, err := n.o.Bus.Puller(ctx, bus.StreamEvents, co.Durable)
-			if err != nil {
-				return err
-			}
-			d.log.Info("delivering", zap.String("consumer", co.Durable), zap.Strings("filter_subjects", co.FilterSubjects),
-				zap.Int("concurrency", d.cfg.Concurrency))
-			return d.run(ctx, p)
-		}()
+		}
+		restart = true
+		p, err := n.o.Bus.Puller(ctx, bus.StreamEvents, co.Durable)
+		if err != nil {
+			return err
+		}
+		d.log.Info("delivering", zap.String("consumer", co.Durable), zap.Strings("filter_subjects", co.FilterSubjects),
+			zap.Int("concurrency", d.cfg.Concurrency))
+		err = d.run(ctx, p)
 		if ctx.Err() != nil {
-			return
+			return nil // stopped, not failed
 		}
+		if err == nil {
+			err = errors.New("delivery stopped")
+		}
+		return err
+	}, func(_ int, wait time.Duration, err error) {
 		d.log.Warn("subscriber stopped; restarting", zap.Duration("retry_in", wait), zap.Error(err))
-		select {
-		case <-ctx.Done():
-			return
-		case <-time.After(wait):
-		}
-		wait = min(2*wait, 15*time.Second)
-	}
+	})
 }

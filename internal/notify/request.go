@@ -80,7 +80,7 @@ type outcome struct {
 }
 
 // Outcome classes. success ends the delivery; rejected dead-letters at once;
-// every other class is retried (CONTRACT.md, "Outgoing webhooks").
+// every other class is retried (docs/contract.md, "Outgoing webhooks").
 const (
 	ClassSuccess         = "success"
 	ClassRedirect        = "redirect" // 3xx: not followed (the URL is configured, not discovered)

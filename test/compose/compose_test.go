@@ -35,8 +35,8 @@ func TestComposeStack(t *testing.T) {
 	defer cancel()
 
 	start := time.Now()
-	make := exec.CommandContext(ctx, "make", "-C", root, "images", "TAG="+imageTag)
-	if out, err := make.CombinedOutput(); err != nil {
+	mk := exec.CommandContext(ctx, "make", "-C", root, "images", "TAG="+imageTag)
+	if out, err := mk.CombinedOutput(); err != nil {
 		t.Fatalf("make images: %v\n%s", err, out)
 	}
 	t.Logf("make images: %s", time.Since(start).Round(100*time.Millisecond))

@@ -44,7 +44,7 @@ func ingestBinary(t *testing.T) string {
 		binPath = filepath.Join(dir, "ingest")
 		out, err := exec.Command("go", "build", "-o", binPath, "github.com/idvbus/idvbus/cmd/ingest").CombinedOutput()
 		if err != nil {
-			buildErr = fmt.Errorf("go build ./cmd/ingest: %v\n%s", err, out)
+			buildErr = fmt.Errorf("go build ./cmd/ingest: %w\n%s", err, out)
 		}
 	})
 	if buildErr != nil {

@@ -88,7 +88,7 @@ func fieldDocs(pkgs map[string]bool) (map[string]string, error) {
 	cmd.Stderr = &stderr
 	out, err := cmd.Output()
 	if err != nil {
-		return nil, fmt.Errorf("go list: %v: %s", err, stderr.String())
+		return nil, fmt.Errorf("go list: %w: %s", err, stderr.String())
 	}
 	docs := map[string]string{}
 	for _, line := range strings.Split(strings.TrimSpace(string(out)), "\n") {

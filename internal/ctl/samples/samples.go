@@ -2,8 +2,8 @@
 // template per event shape of every vendor with a normalizer (Persona,
 // Incode, Credas, IDWise), filled in with fresh values on every send.
 //
-// The templates follow internal/vendors/*/testdata and
-// /work/shared/research/vendors.md; a test renders every sample and parses it
+// The templates follow internal/vendors/*/testdata and the vendors'
+// documentation (docs/vendors.md); a test renders every sample and parses it
 // with its vendor's parser, so a sample that stops meaning what [Sample.Want]
 // says fails the build's tests.
 package samples
@@ -209,9 +209,9 @@ const (
 
 func randomString(alphabet string, n int) string {
 	b := make([]byte, n)
-	max := big.NewInt(int64(len(alphabet)))
+	size := big.NewInt(int64(len(alphabet)))
 	for i := range b {
-		k, err := rand.Int(rand.Reader, max)
+		k, err := rand.Int(rand.Reader, size)
 		if err != nil {
 			panic(err) // crypto/rand does not fail on supported platforms
 		}

@@ -46,7 +46,7 @@ func (v *value) UnmarshalJSON(b []byte) error {
 		}
 		v.k = text
 	case b[0] == '-' || '0' <= b[0] && b[0] <= '9':
-		if bytes.IndexAny(b, ".eE") < 0 {
+		if !bytes.ContainsAny(b, ".eE") {
 			v.s, v.k = string(b), integer
 		}
 	}

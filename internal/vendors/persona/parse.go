@@ -28,7 +28,7 @@ type parser struct{}
 type envelope struct {
 	Data struct {
 		Attributes struct {
-			Name      string `json:"name"`
+			Name      string    `json:"name"`
 			CreatedAt optString `json:"created-at"`
 			Payload   struct {
 				Data resource `json:"data"`

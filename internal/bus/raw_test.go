@@ -102,8 +102,8 @@ func TestIsCollisionKey(t *testing.T) {
 	}{
 		{"persona:evt_1:sha256:" + hex64, true},
 		{"persona:a:b:sha256:" + hex64, true},
-		{"persona:sha256:" + hex64, false},          // a body-hash key
-		{"persona:evt_1", false},                      // a vendor id
+		{"persona:sha256:" + hex64, false},           // a body-hash key
+		{"persona:evt_1", false},                     // a vendor id
 		{"persona:evt_1:sha256:" + hex64[2:], false}, // too short
 		{"persona:evt_1:sha256:" + strings.Repeat("AB", 32), false},
 		{"other:evt_1:sha256:" + hex64, false}, // another source

@@ -70,7 +70,7 @@ var steps = map[string]step{
 	"SESSION_FAILED":         {status: idv.StatusDeclined},
 	"SESSION_PENDING_REVIEW": {status: idv.StatusNeedsReview},
 	// Documented session webhooks that say nothing a status can carry.
-	"SESSION_PROGRESS": {ignored: ignoredNotTracked},
+	"SESSION_PROGRESS":  {ignored: ignoredNotTracked},
 	"IDENTITY_ENROLLED": {ignored: ignoredNotTracked},
 }
 

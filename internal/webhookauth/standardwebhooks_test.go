@@ -197,8 +197,8 @@ func TestStandardSecretSpellings(t *testing.T) {
 		{"whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw", true},
 		{"MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw", true},
 		{"whsec_AAECAwQFBgcICQoLDA0ODxAREhMUFRYXGBkaGxwdHh8=", true},
-		{"whsec_AAECAwQFBgcICQoLDA0ODxAREhMUFRYXGBkaGxwdHh8", false}, // unpadded
-		{"whsec_-__7__v_-__7__v_-__7__v_-__7__v__v7-_v7-_v4=", false},  // URL-safe
+		{"whsec_AAECAwQFBgcICQoLDA0ODxAREhMUFRYXGBkaGxwdHh8", false},  // unpadded
+		{"whsec_-__7__v_-__7__v_-__7__v_-__7__v__v7-_v7-_v4=", false}, // URL-safe
 		{"MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaS", false},
 		{"MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSwBr", false},
 	} {

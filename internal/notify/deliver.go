@@ -7,6 +7,7 @@ import (
 	"math/rand/v2"
 	"net/http"
 	"strconv"
+	"sync"
 	"sync/atomic"
 	"time"
 
@@ -69,7 +70,8 @@ type deliverer struct {
 	pausedUntil atomic.Int64
 	// disabled is set while the subscriber is disabled (it answered 410
 	// Gone); see disable.go.
-	disabled atomic.Bool
+	disabled  atomic.Bool
+	disableMu sync.Mutex // serializes disable and syncDisabled
 	// active counts events being handled (for the half-open probe).
 	active atomic.Int32
 	// stopping is closed when the notifier is asked to stop: waits end and

@@ -39,6 +39,8 @@ type disabledMark struct {
 // process and across restarts. If the mark cannot be stored, this process
 // still stops; a restart would then try once more and be answered 410 again.
 func (d *deliverer) disable(ctx context.Context, m *bus.Msg, id string, status int) {
+	d.disableMu.Lock()
+	defer d.disableMu.Unlock()
 	first := !d.disabled.Swap(true)
 	b, _ := json.Marshal(disabledMark{DisabledAt: d.o.Now().UTC(), Status: status, EventID: id, StreamSeq: m.StreamSeq})
 	sctx, cancel := context.WithTimeout(ctx, storeTimeout)
@@ -82,6 +84,10 @@ func (d *deliverer) watchDisabled(ctx context.Context) {
 // (rewriting it when it is old, so its TTL does not expire it), enabled
 // once an operator removed it. A read error changes nothing.
 func (d *deliverer) syncDisabled(ctx context.Context) {
+	// Not interleaved with disable: a read from before its write must not
+	// undo it.
+	d.disableMu.Lock()
+	defer d.disableMu.Unlock()
 	sctx, cancel := context.WithTimeout(ctx, storeTimeout)
 	defer cancel()
 	b, rev, err := d.o.Store.GetDisabled(sctx, d.cfg.Name)

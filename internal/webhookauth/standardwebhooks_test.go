@@ -84,7 +84,10 @@ func TestStandardWebhooksVerify(t *testing.T) {
 		{name: "correct signature, unpadded", header: with(good, sigH, strings.TrimRight(sig, "=")), want: webhookauth.ErrMalformedHeader},
 		{name: "correct signature, URL-safe", header: with(good, sigH, "v1,"+urlSafe(t, strings.TrimPrefix(sig, "v1,"))), want: webhookauth.ErrMalformedHeader},
 		{name: "correct signature, non-canonical last character", header: with(good, sigH, nonCanonical(sig)), want: webhookauth.ErrMalformedHeader},
-		{name: "too many entries", header: with(good, sigH, strings.Repeat("v1a,x ", 16)+sig), want: webhookauth.ErrMalformedHeader},
+		// As the reference libraries: entries they skip are skipped, however many.
+		{name: "many entries, one right", header: with(good, sigH, strings.Repeat("v1a,x ", 16)+sig)},
+		{name: "entry without a comma skipped", header: with(good, sigH, "garbage "+sig)},
+		{name: "tab is not a separator", header: with(good, sigH, "v1a,x\t"+sig), want: webhookauth.ErrMalformedHeader},
 	}
 	runVerify(t, v, cases, swNew, swOld, strings.TrimPrefix(sig, "v1,"))
 }
@@ -139,7 +142,8 @@ func TestParseStandardSignatures(t *testing.T) {
 		{"v1a,xyz v1," + enc(b) + " v2,whatever", [][]byte{b}},
 		{"v1,bm9wZQ== v1," + enc(a), [][]byte{a}},
 		{"", nil}, {" ", nil}, {"v1", nil}, {",abc", nil}, {"v1a,xyz", nil}, {"v1,", nil},
-		{"v1,bm9wZQ==", nil}, {"v1,***", nil}, {"v1," + enc(a) + " junk", nil},
+		{"v1,bm9wZQ==", nil}, {"v1,***", nil}, {"v1," + enc(a) + " junk", [][]byte{a}},
+		{"v1," + enc(a) + ",extra", [][]byte{a}},
 	}
 	for _, tc := range tests {
 		t.Run(tc.in, func(t *testing.T) {

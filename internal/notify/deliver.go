@@ -26,7 +26,7 @@ import (
 // Reasons an event is dead-lettered: the reason label of
 // idvbus_notifier_dead_letters_total.
 const (
-	ReasonRejected          = "rejected"           // a 4xx other than 408 and 429
+	ReasonRejected          = "rejected"           // a 4xx other than 408, 410 and 429
 	ReasonAttemptsExhausted = "attempts_exhausted" // retry.max_attempts reached
 	ReasonAgeExhausted      = "age_exhausted"      // the next attempt would come after retry.max_age
 	ReasonInvalidEvent      = "invalid_event"      // not a CloudEvent: cannot be delivered

@@ -12,7 +12,7 @@
 //     webhook-signature with one v1 signature per configured secret);
 //   - retried: 408, 429, 3xx, 5xx, timeouts and connection errors are retried
 //     on the subscriber's schedule with jitter, never sooner than its
-//     Retry-After; other 4xx are dead-lettered at once; an event is
+//     Retry-After; other 4xx but 410 are dead-lettered at once; an event is
 //     dead-lettered when its attempts or its age run out, with the last
 //     status, error and attempt count in headers;
 //   - paused, not burned: after repeated failures the subscriber's circuit

@@ -136,10 +136,14 @@ func (d *deliverer) run(ctx context.Context, p *bus.Puller) error {
 	d.stopping = ctx.Done()
 	// A disabled mark is read before the first pull, so a restart never
 	// delivers to a disabled subscriber; then it is polled.
+	// (If that read fails, delivery starts; a disabled subscriber answers
+	// 410 again and is disabled again.)
 	d.syncDisabled(ctx)
 	wctx, cancel := context.WithCancel(ctx)
-	defer cancel()
-	go d.watchDisabled(wctx)
+	var watching sync.WaitGroup
+	watching.Add(1)
+	go func() { defer watching.Done(); d.watchDisabled(wctx) }()
+	defer func() { cancel(); watching.Wait() }()
 	return p.Work(ctx, bus.WorkOptions{
 		Concurrency: d.cfg.Concurrency,
 		// One verification's events one at a time, in stream order.

@@ -178,26 +178,26 @@ func TestRealVendorBodiesThroughAllInOne(t *testing.T) {
 			t.Fatal(err)
 		}
 		if err := refdata.ValidateJSON(ceSchema, structured); err != nil {
-			t.Errorf("event %s does not validate against the official CloudEvents schema: %v", e.ID(), err)
+			t.Errorf("event %s does not validate against the official CloudEvents schema: %v", e.ID, err)
 		}
 		if err := schemas.ValidateEvent(structured); err != nil {
-			t.Errorf("event %s does not validate against schemas/: %v", e.ID(), err)
+			t.Errorf("event %s does not validate against schemas/: %v", e.ID, err)
 		}
 		var d struct {
 			Status    idv.Status    `json:"status"`
 			DecidedBy idv.DecidedBy `json:"decided_by"`
 			Raw       idv.RawRef    `json:"raw"`
 		}
-		if err := json.Unmarshal(e.Data(), &d); err != nil {
+		if err := json.Unmarshal(e.Data, &d); err != nil {
 			t.Fatal(err)
 		}
 		s, ok := fileOf[d.Raw.Seq]
 		if !ok {
-			t.Errorf("event %s names raw seq %d, which holds no body sent", e.ID(), d.Raw.Seq)
+			t.Errorf("event %s names raw seq %d, which holds no body sent", e.ID, d.Raw.Seq)
 			continue
 		}
 		events[s.vendor]++
-		if e.Type() != idv.TypeVerificationUpdated || d.DecidedBy == idv.DecidedByPolicy {
+		if e.Type != string(idv.TypeVerificationUpdated) || d.DecidedBy == idv.DecidedByPolicy {
 			continue
 		}
 		if emitted[s.vendor] == nil {
@@ -320,7 +320,7 @@ func TestDedupCollisionEndToEnd(t *testing.T) {
 				t.Fatal(err)
 			}
 			var d idv.VerificationUpdated
-			if e.Type() == idv.TypeVerificationUpdated && json.Unmarshal(e.Data(), &d) == nil {
+			if e.Type == string(idv.TypeVerificationUpdated) && json.Unmarshal(e.Data, &d) == nil {
 				statuses = append(statuses, d.Status)
 			}
 		}

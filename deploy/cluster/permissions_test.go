@@ -7,6 +7,7 @@ package cluster_test
 import (
 	"bytes"
 	"encoding/base64"
+	"encoding/json"
 	"io"
 	"net/http"
 	"net/http/httptest"
@@ -117,15 +118,33 @@ func TestServicesWorkWithTheirLeastPrivilegeUsers(t *testing.T) {
 	}
 
 	body := []byte(`{"data":{"type":"event","id":"evt_perm_1","attributes":{"name":"inquiry.approved","created-at":"2026-11-22T10:00:00.000Z","payload":{"data":{"type":"inquiry","id":"inq_perm_1","attributes":{"status":"approved"}}}}}}`)
-	req, _ := http.NewRequest(http.MethodPost, bases["ingest"].Webhooks+"/webhooks/persona", bytes.NewReader(body))
-	req.Header.Set("Persona-Signature", webhookauth.SignPersona(personaSecret, time.Now(), body))
-	resp, err := http.DefaultClient.Do(req)
-	if err != nil {
-		t.Fatal(err)
+	post := func(body []byte) string {
+		t.Helper()
+		req, _ := http.NewRequest(http.MethodPost, bases["ingest"].Webhooks+"/webhooks/persona", bytes.NewReader(body))
+		req.Header.Set("Persona-Signature", webhookauth.SignPersona(personaSecret, time.Now(), body))
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer resp.Body.Close()
+		var a struct{ Status string }
+		_ = json.NewDecoder(resp.Body).Decode(&a)
+		if resp.StatusCode != http.StatusOK {
+			t.Fatalf("webhook answered %d, want 200", resp.StatusCode)
+		}
+		return a.Status
 	}
-	resp.Body.Close()
-	if resp.StatusCode != http.StatusOK {
-		t.Fatalf("webhook answered %d, want 200", resp.StatusCode)
+	if got := post(body); got != "accepted" {
+		t.Fatalf("webhook answered %q, want accepted", got)
+	}
+	// A duplicate makes ingest read the stored copy (dedup collisions):
+	// its user needs that right too.
+	if got := post(body); got != "duplicate" {
+		t.Fatalf("the same webhook again answered %q, want duplicate", got)
+	}
+	other := bytes.Replace(body, []byte(`"inq_perm_1"`), []byte(`"inq_perm_2"`), 1)
+	if got := post(other); got != "accepted" {
+		t.Fatalf("another body under the same event id answered %q, want accepted", got)
 	}
 	select {
 	case id := <-got:

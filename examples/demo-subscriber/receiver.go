@@ -129,8 +129,9 @@ func (r *receiver) list(w http.ResponseWriter, _ *http.Request) {
 }
 
 // setFail makes every later delivery answer ?status= (default 500): 5xx and
-// 429 are retried by idvbus on the subscriber's schedule, other 4xx are
-// dead-lettered at once.
+// 429 are retried by idvbus on the subscriber's schedule, 410 disables the
+// subscriber until idvctl subscriber resume, other 4xx are dead-lettered at
+// once.
 func (r *receiver) setFail(w http.ResponseWriter, req *http.Request) {
 	status := http.StatusInternalServerError
 	if s := req.URL.Query().Get("status"); s != "" {

@@ -192,10 +192,13 @@ func (b *Bus) DeleteMsg(ctx context.Context, stream string, seq uint64, erase bo
 // Republish stores msg (subject, headers and body as given, including its
 // Nats-Msg-Id) in stream, and returns the new sequence once JetStream
 // acknowledged it. dup is true when the Nats-Msg-Id was seen within the
-// duplicate window (seq is then the earlier copy's). The publish fails rather
-// than land in another stream.
+// duplicate window (seq is then the earlier copy's). A message stored by
+// another stream is reported as [ErrWrongStream].
 func (b *Bus) Republish(ctx context.Context, stream string, msg *nats.Msg) (seq uint64, dup bool, err error) {
-	ack, err := b.js.PublishMsg(ctx, msg, jetstream.WithExpectStream(stream))
+	ack, err := b.js.PublishMsg(ctx, msg)
+	if err == nil {
+		err = inStream(ack, stream)
+	}
 	if err != nil {
 		return 0, false, fmt.Errorf("publish %s: %w", msg.Subject, err)
 	}

@@ -2,6 +2,7 @@ package bus
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"strconv"
 	"strings"
@@ -18,7 +19,10 @@ import (
 // the whole batch is safe.
 func (b *Bus) PublishEvents(ctx context.Context, msgs []*nats.Msg) (dups int, err error) {
 	if len(msgs) == 1 {
-		ack, err := b.js.PublishMsg(ctx, msgs[0], jetstream.WithExpectStream(StreamEvents))
+		ack, err := b.js.PublishMsg(ctx, msgs[0])
+		if err == nil {
+			err = inStream(ack, StreamEvents)
+		}
 		if err != nil {
 			return 0, fmt.Errorf("publish %s: %w", msgs[0].Subject, err)
 		}
@@ -29,7 +33,7 @@ func (b *Bus) PublishEvents(ctx context.Context, msgs []*nats.Msg) (dups int, er
 	}
 	futures := make([]jetstream.PubAckFuture, 0, len(msgs))
 	for _, m := range msgs {
-		f, err := b.js.PublishMsgAsync(m, jetstream.WithExpectStream(StreamEvents))
+		f, err := b.js.PublishMsgAsync(m)
 		if err != nil {
 			return 0, fmt.Errorf("publish %s: %w", m.Subject, err)
 		}
@@ -38,6 +42,9 @@ func (b *Bus) PublishEvents(ctx context.Context, msgs []*nats.Msg) (dups int, er
 	for _, f := range futures {
 		select {
 		case ack := <-f.Ok():
+			if err := inStream(ack, StreamEvents); err != nil {
+				return 0, fmt.Errorf("publish %s: %w", f.Msg().Subject, err)
+			}
 			if ack.Duplicate {
 				dups++
 			}
@@ -48,6 +55,33 @@ func (b *Bus) PublishEvents(ctx context.Context, msgs []*nats.Msg) (dups int, er
 		}
 	}
 	return dups, nil
+}
+
+// ErrWrongStream is returned when a publish was stored by another stream than
+// the one its subject belongs to: the topology was changed by hand.
+var ErrWrongStream = errors.New("stored in an unexpected stream")
+
+// inStream checks that ack comes from stream. It replaces the
+// Nats-Expected-Stream header (jetstream.WithExpectStream): JetStream keeps
+// that header in the stored message, where it breaks any consumer that
+// forwards the message with its headers into a stream of its own (error
+// 10060), and stored messages carry only the headers the contract lists.
+// The check comes after the write, so a message caught by a foreign stream is
+// stored there and reported as an error (a retry is safe: Nats-Msg-Id).
+func inStream(ack *jetstream.PubAck, stream string) error {
+	if ack.Stream != stream {
+		return fmt.Errorf("%w: %s, not %s", ErrWrongStream, safeStreamName(ack.Stream), stream)
+	}
+	return nil
+}
+
+// safeStreamName bounds a stream name taken from a server answer before it is
+// put in an error.
+func safeStreamName(s string) string {
+	if len(s) > 64 {
+		return s[:64]
+	}
+	return s
 }
 
 // Headers of a dead letter in IDV_DLQ (docs/contract.md).
@@ -116,7 +150,11 @@ func (b *Bus) PublishDLQ(ctx context.Context, d DeadLetter) error {
 	}
 	h[HeaderMsgID] = []string{id}
 	msg := &nats.Msg{Subject: DLQSubject(d.Stage, d.Name), Header: h, Data: d.Body}
-	if _, err := b.js.PublishMsg(ctx, msg, jetstream.WithExpectStream(StreamDLQ)); err != nil {
+	ack, err := b.js.PublishMsg(ctx, msg)
+	if err == nil {
+		err = inStream(ack, StreamDLQ)
+	}
+	if err != nil {
 		return fmt.Errorf("publish %s: %w", msg.Subject, err)
 	}
 	return nil

@@ -252,8 +252,10 @@ type Subscriber struct {
 	Name string `yaml:"name"`
 	// URL is where the events are POSTed: http or https.
 	URL string `yaml:"url"`
-	// Secrets are Standard Webhooks secrets (whsec_<base64>). Each request
-	// carries one signature per secret, so a receiver can rotate without downtime.
+	// Secrets are Standard Webhooks secrets: whsec_ and the padded standard
+	// base64 of 24 to 64 random bytes, as the spec and its libraries require.
+	// Each request carries one signature per secret, so a receiver can rotate
+	// without downtime.
 	Secrets []string         `yaml:"secrets"`
 	Filter  SubscriberFilter `yaml:"filter"`
 	// Format is "structured" (the CloudEvent as JSON, the default) or "binary"

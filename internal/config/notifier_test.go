@@ -128,11 +128,17 @@ func TestSubscriberValidationErrors(t *testing.T) {
 
 		{"secret without prefix", "", ", secrets: [plain]", "subscribers[0].secrets[0]: must be a Standard Webhooks secret whsec_<base64>"},
 		{"secret not base64", "", ", secrets: ['whsec_not*base64!']",
-			"subscribers[0].secrets[0]: must be a Standard Webhooks secret whsec_<base64>: the part after whsec_ is not base64"},
+			"subscribers[0].secrets[0]: must be a Standard Webhooks secret whsec_<base64>: the part after whsec_ is not padded standard base64 (what Standard Webhooks libraries accept)"},
+		{"unpadded secret", "", ", secrets: [whsec_AAECAwQFBgcICQoLDA0ODxAREhMUFRYXGBkaGxwdHh8]",
+			"subscribers[0].secrets[0]: must be a Standard Webhooks secret whsec_<base64>: the part after whsec_ is not padded standard base64 (what Standard Webhooks libraries accept)"},
+		{"url-safe secret", "", ", secrets: [whsec_-__7__v_-__7__v_-__7__v_-__7__v__v7-_v7-_v4=]",
+			"subscribers[0].secrets[0]: must be a Standard Webhooks secret whsec_<base64>: the part after whsec_ is not padded standard base64 (what Standard Webhooks libraries accept)"},
+		{"secret of 65 bytes", "", ", secrets: [whsec_" + strings.Repeat("AAAA", 21) + "AAA=]",
+			"subscribers[0].secrets[0]: decodes to 65 bytes; Standard Webhooks secrets have 24 to 64 (e.g. whsec_ followed by the output of openssl rand -base64 32)"},
 		{"secret of 16 bytes", "", ", secrets: [whsec_" + short16 + "]",
-			"subscribers[0].secrets[0]: decodes to 16 bytes; Standard Webhooks secrets have at least 24 (e.g. whsec_ followed by the output of openssl rand -base64 32)"},
+			"subscribers[0].secrets[0]: decodes to 16 bytes; Standard Webhooks secrets have 24 to 64 (e.g. whsec_ followed by the output of openssl rand -base64 32)"},
 		{"secret of 23 bytes", "", ", secrets: [" + testSecret + ", whsec_" + short23 + "]",
-			"subscribers[0].secrets[1]: decodes to 23 bytes; Standard Webhooks secrets have at least 24 (e.g. whsec_ followed by the output of openssl rand -base64 32)"},
+			"subscribers[0].secrets[1]: decodes to 23 bytes; Standard Webhooks secrets have 24 to 64 (e.g. whsec_ followed by the output of openssl rand -base64 32)"},
 		{"no secrets", "", ", secrets: []", "subscribers[0].secrets: at least one secret is required"},
 
 		{"filter status", "", ", filter: {statuses: [approvd]}",
@@ -204,8 +210,7 @@ func TestSubscriberValidationErrors(t *testing.T) {
 func TestSubscriberEdgeValuesAreValid(t *testing.T) {
 	for _, tc := range []struct{ name, top, extra string }{
 		{"24-byte secret", "", ", secrets: [" + contractEnv["ONBOARDING_WHSEC"] + "]"},
-		{"unpadded secret", "", ", secrets: [whsec_AAECAwQFBgcICQoLDA0ODxAREhMUFRYXGBkaGxwdHh8]"},
-		{"url-safe secret", "", ", secrets: [whsec_-__7__v_-__7__v_-__7__v_-__7__v__v7-_v7-_v4=]"},
+		{"64-byte secret", "", ", secrets: [whsec_" + strings.Repeat("AAAA", 21) + "AA==]"},
 		{"timeout limits", "", ", timeout: 1s"},
 		{"timeout upper limit", "", ", timeout: 5m"},
 		{"concurrency limits", "", ", concurrency: 1024, max_ack_pending: 1024"},

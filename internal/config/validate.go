@@ -31,6 +31,7 @@ const (
 	// MinSubscriberSecretBytes: the Standard Webhooks spec asks for secrets of
 	// 24 to 64 random bytes; a shorter HMAC key is easier to guess.
 	MinSubscriberSecretBytes = 24
+	MaxSubscriberSecretBytes = 64
 	// MinSubscriberTimeout and MaxSubscriberTimeout bound one attempt: below
 	// 1 s a healthy receiver behind TLS times out; above 5 min a hung one
 	// holds a delivery slot for longer than any receiver should take.
@@ -359,9 +360,9 @@ func (s Subscriber) validate(field string, eventsMaxAge time.Duration, p *proble
 		if !strings.HasPrefix(sec, "whsec_") || len(sec) <= len("whsec_") {
 			p.add(f, "must be a Standard Webhooks secret whsec_<base64>")
 		} else if key, err := webhookauth.DecodeStandardSecret(sec); err != nil {
-			p.add(f, "must be a Standard Webhooks secret whsec_<base64>: the part after whsec_ is not base64")
-		} else if len(key) < MinSubscriberSecretBytes {
-			p.add(f, "decodes to %d bytes; Standard Webhooks secrets have at least %d (e.g. whsec_ followed by the output of openssl rand -base64 32)", len(key), MinSubscriberSecretBytes)
+			p.add(f, "must be a Standard Webhooks secret whsec_<base64>: the part after whsec_ is not padded standard base64 (what Standard Webhooks libraries accept)")
+		} else if len(key) < MinSubscriberSecretBytes || len(key) > MaxSubscriberSecretBytes {
+			p.add(f, "decodes to %d bytes; Standard Webhooks secrets have %d to %d (e.g. whsec_ followed by the output of openssl rand -base64 32)", len(key), MinSubscriberSecretBytes, MaxSubscriberSecretBytes)
 		}
 	}
 	s.validateFilter(field+".filter", p)

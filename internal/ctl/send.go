@@ -38,9 +38,13 @@ var sendHelp = helpText{
 }
 
 const sendDetails = `The local development loop (like "stripe trigger"). Every send has a new
-vendor event id (--event-id to repeat one: the ingest then answers duplicate), a fresh vendor-shaped verification id unless --id is given,
+vendor event id, a fresh vendor-shaped verification id unless --id is given,
 the customer's id --reference (default derived from the verification id) and
-the current time. Incode webhooks carry no event id: the same --id and event
+the current time (--at sets it). The same --event-id and --at again resend the
+same webhook, as a vendor's retry does: the ingest answers duplicate. The same
+--event-id with another body (another --at or event) is a different webhook
+under a taken id: stored under a derived id and answered accepted. Incode
+webhooks carry no event id: the same --id and event
 sent twice is the duplicate. The body is signed with the source's auth config
 and its first secret. Exit 0 accepted or duplicate, 4 refused by the ingest
 (4xx), 1 ingest unreachable or 5xx, 2 usage.`
@@ -73,7 +77,8 @@ func runSend(ctx context.Context, e *Env, args []string) int {
 	ingestURL := fs.String("ingest", "", "ingest base URL (default: from the config's ingest.listen, e.g. http://127.0.0.1:8080)")
 	id := fs.String("id", "", "verification id (default: a fresh vendor-shaped id)")
 	ref := fs.String("reference", "", "the customer's id in the webhook (default: derived from the verification id)")
-	eventID := fs.String("event-id", "", "vendor event id (default: a fresh one; repeat one to test duplicates)")
+	eventID := fs.String("event-id", "", "vendor event id (default: a fresh one; repeat one with the same --at to resend the same webhook)")
+	at := fs.String("at", "", "the event time in the body, RFC 3339 (default: now)")
 	pos, code, ok := e.Parse(fs, args)
 	if !ok {
 		return code
@@ -130,6 +135,13 @@ func runSend(ctx context.Context, e *Env, args []string) int {
 		return e.Usagef("%s", msg)
 	}
 	v := samples.Values{VerificationID: *id, EventID: *eventID, Reference: *ref, Now: time.Now()}
+	if *at != "" {
+		t, err := time.Parse(time.RFC3339, *at)
+		if err != nil {
+			return e.Usagef("--at %q is not an RFC 3339 time", *at)
+		}
+		v.Now = t
+	}
 	if v.VerificationID == "" {
 		v.VerificationID = samples.NewVerificationID(vendor)
 	}

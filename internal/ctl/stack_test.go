@@ -125,10 +125,12 @@ func TestSendTailStateOnTheStack(t *testing.T) {
 
 	s.send(t, "--id", id, "--reference", "cust-1", "persona", "inquiry.started")
 	s.send(t, "--id", id, "--reference", "cust-1", "persona", "verification.passed")
-	first := s.send(t, "--id", id, "--reference", "cust-1", "--event-id", "evt_E2Eapproved", "persona", "inquiry.approved")
-	again := s.send(t, "--id", id, "--reference", "cust-1", "--event-id", "evt_E2Eapproved", "persona", "inquiry.approved")
+	// After the sends above (created-at orders Persona events), second precision.
+	at := time.Now().Add(time.Minute).UTC().Format(time.RFC3339)
+	first := s.send(t, "--id", id, "--reference", "cust-1", "--event-id", "evt_E2Eapproved", "--at", at, "persona", "inquiry.approved")
+	again := s.send(t, "--id", id, "--reference", "cust-1", "--event-id", "evt_E2Eapproved", "--at", at, "persona", "inquiry.approved")
 	if first.Status != "accepted" || again.Status != "duplicate" || again.ID != first.ID {
-		t.Fatalf("same --event-id twice: %+v then %+v, want accepted then duplicate", first, again)
+		t.Fatalf("same --event-id and --at twice: %+v then %+v, want accepted then duplicate", first, again)
 	}
 
 	// The last three status changes, in order; the check event is filtered out by --type.

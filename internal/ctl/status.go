@@ -28,7 +28,8 @@ var statusHelp = helpText{
 const statusDetails = `Shows the state of the bus: each stream's messages, bytes and first/last
 message time; each durable consumer (normalizer, notify-<subscriber>) with the
 messages still to deliver (pending) and those delivered but not acknowledged
-(ack pending); the dead letters per stage and name; the KV buckets' sizes.
+(ack pending); the dead letters per stage and name; the subscribers disabled
+because they answered 410 Gone; the KV buckets' sizes.
 It only reads. Exit 1 when NATS or the topology cannot be reached.`
 
 type streamJSON struct {
@@ -64,6 +65,8 @@ type statusResult struct {
 	Consumers   []consumerJSON    `json:"consumers"`
 	DeadLetters map[string]uint64 `json:"dead_letters"`
 	Buckets     []bucketJSON      `json:"buckets"`
+	// Disabled lists the subscribers disabled after a 410 Gone.
+	Disabled []disabledJSON `json:"disabled_subscribers"`
 }
 
 func runStatus(ctx context.Context, e *Env, args []string) int {
@@ -125,6 +128,9 @@ func collectStatus(ctx context.Context, b *bus.Bus) (statusResult, error) {
 	for _, k := range bs {
 		res.Buckets = append(res.Buckets, bucketJSON{Name: k.Name, Values: k.Values, Bytes: k.Bytes, History: k.History})
 	}
+	if res.Disabled, err = collectDisabled(ctx, b); err != nil {
+		return res, err
+	}
 	return res, nil
 }
 
@@ -157,7 +163,9 @@ func statusText(r statusResult) string {
 	for _, n := range names {
 		fmt.Fprintf(&b, "  %-34s %d\n", n, r.DeadLetters[n])
 	}
-	b.WriteString("kv buckets:")
+	b.WriteString("disabled subscribers (answered 410 Gone):\n")
+	b.WriteString(disabledText(r.Disabled))
+	b.WriteString("\nkv buckets:")
 	for _, k := range r.Buckets {
 		fmt.Fprintf(&b, "\n  %-15s %8d values %10s  history %d", k.Name, k.Values, byteSize(k.Bytes), k.History)
 	}

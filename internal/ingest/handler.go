@@ -126,6 +126,15 @@ func (s *Service) handleWebhook(w http.ResponseWriter, r *http.Request) {
 	if stored.Duplicate {
 		outcome = OutcomeDuplicate
 	}
+	if stored.MsgID != "" {
+		msgID = stored.MsgID
+	}
+	if stored.Collision {
+		s.metrics.collision(name)
+		// Ids only, never the body: the vendor's id was not unique.
+		log.write(zap.WarnLevel, "webhook id already taken by a different body: stored under a derived key",
+			zap.String("event_id", msgID), zap.Uint64("stream_seq", stored.Seq), zap.String("outcome", outcome))
+	}
 	s.metrics.request(name, outcome)
 	s.traceOutcome(r.Context(), outcome, msgID)
 	log.write(zap.DebugLevel, "webhook stored", zap.String("event_id", msgID), zap.Uint64("stream_seq", stored.Seq), zap.String("outcome", outcome))

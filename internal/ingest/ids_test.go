@@ -18,7 +18,8 @@ func TestMsgID(t *testing.T) {
 		{"persona", "persona", `{"data":{"id":"evt_9"}}`, "persona:evt_9"},
 		{"persona-eu", "persona", `{"data":{"id":"evt_9"}}`, "persona-eu:evt_9"}, // per source
 		{"idwise", "idwise", `{"body":{"eventId":"e1"}}`, "idwise:e1"},
-		{"sumsub", "sumsub", `{"correlationId":"req-1"}`, "sumsub:req-1"},
+		{"sumsub", "sumsub", `{"applicantId":"a1","type":"applicantCreated","createdAtMs":"2020-02-21 13:23:19.002","correlationId":"req-1"}`, "sumsub:a1:applicantCreated:2020-02-21T13:23:19.002"},
+		{"sumsub", "sumsub", `{"correlationId":"req-1"}`, "sumsub:sha256:" + hash(`{"correlationId":"req-1"}`)},
 		{"stripe", "stripe", `{"id":"evt_S"}`, "stripe:evt_S"},
 		{"incode", "incode", `{"interviewId":"i"}`, "incode:sha256:" + hash(`{"interviewId":"i"}`)},
 		{"credas", "credas", `{"UpdateType":1}`, "credas:sha256:" + hash(`{"UpdateType":1}`)},

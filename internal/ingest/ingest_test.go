@@ -377,3 +377,42 @@ func TestUnknownSourceIsLogged(t *testing.T) {
 		t.Errorf("a name that is not a source name's shape was logged: %v", second)
 	}
 }
+
+// collisionStore answers every publish as a collision: JetStream had another
+// body under the vendor id, so the bus stored this one under a derived key.
+type collisionStore struct{ fakeStore }
+
+func (c *collisionStore) PublishRaw(_ context.Context, m bus.RawMessage) (bus.Stored, error) {
+	return bus.Stored{Seq: 2, MsgID: bus.CollisionKey(m.MsgID, m.Body), Collision: true}, nil
+}
+
+// TestCollisionIsAcceptedCountedAndLogged: a body stored under a derived key
+// is answered accepted with that key, counted in
+// idvbus_ingest_dedup_collisions_total and logged without its content.
+func TestCollisionIsAcceptedCountedAndLogged(t *testing.T) {
+	core, logs := observer.New(zapcore.DebugLevel)
+	svc, m := newServiceOpts(t, &collisionStore{}, nil, zap.New(core))
+	reg := prometheus.NewRegistry()
+	if err := m.Register(reg); err != nil {
+		t.Fatal(err)
+	}
+	b := body("evt_SENTINEL")
+	w := httptest.NewRecorder()
+	svc.Handler().ServeHTTP(w, signedRequest(b))
+	want := bus.CollisionKey("persona:evt_SENTINEL", b)
+	if w.Code != http.StatusOK || !strings.Contains(w.Body.String(), `"status":"accepted"`) || !strings.Contains(w.Body.String(), want) {
+		t.Fatalf("answer %d %s, want accepted with id %s", w.Code, w.Body, want)
+	}
+	if n, err := testutil.GatherAndCount(reg, "idvbus_ingest_dedup_collisions_total"); err != nil || n != 1 {
+		t.Fatalf("collision series: %d, %v", n, err)
+	}
+	lines := logs.FilterMessageSnippet("different body").All()
+	if len(lines) != 1 {
+		t.Fatalf("%d collision log lines, want 1", len(lines))
+	}
+	for _, f := range lines[0].Context {
+		if strings.Contains(f.String, "inquiry.approved") {
+			t.Errorf("log field %s repeats the body", f.Key)
+		}
+	}
+}

@@ -12,6 +12,7 @@ type Metrics struct {
 	authFails *prometheus.CounterVec
 	publishes *prometheus.HistogramVec
 	inflight  prometheus.Gauge
+	dedup     *prometheus.CounterVec
 }
 
 // NewMetrics creates ingest's collectors; register them with [Metrics.Register].
@@ -35,12 +36,16 @@ func NewMetrics() *Metrics {
 			Name: "idvbus_ingest_inflight_body_bytes",
 			Help: "Body bytes reserved by requests being read or awaiting their PubAck; at ingest.max_inflight_body_bytes new bodies are answered 503 (outcome overloaded).",
 		}),
+		dedup: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "idvbus_ingest_dedup_collisions_total",
+			Help: "Webhooks whose vendor event id was already taken by a different body, stored under a derived key instead of being answered duplicate, by source: the vendor's id is not unique.",
+		}, []string{"source"}),
 	}
 }
 
 // Register adds the collectors to reg.
 func (m *Metrics) Register(reg prometheus.Registerer) error {
-	for _, c := range []prometheus.Collector{m.requests, m.authFails, m.publishes, m.inflight} {
+	for _, c := range []prometheus.Collector{m.requests, m.authFails, m.publishes, m.inflight, m.dedup} {
 		if err := reg.Register(c); err != nil {
 			return err
 		}
@@ -68,4 +73,5 @@ func (m *Metrics) publish(source string, d time.Duration, err error) {
 	m.publishes.WithLabelValues(source, result).Observe(d.Seconds())
 }
 
-func (m *Metrics) inflightBytes(n int64) { m.inflight.Set(float64(n)) }
+func (m *Metrics) inflightBytes(n int64)   { m.inflight.Set(float64(n)) }
+func (m *Metrics) collision(source string) { m.dedup.WithLabelValues(source).Inc() }

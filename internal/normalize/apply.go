@@ -9,6 +9,7 @@ import (
 	"strconv"
 	"time"
 
+	"github.com/idvbus/idvbus/internal/bus"
 	"github.com/idvbus/idvbus/internal/vendors/report"
 	"github.com/idvbus/idvbus/sdk/idv"
 )
@@ -52,6 +53,19 @@ type Result struct {
 	Stale int
 }
 
+// appliedKey is the key the verification remembers in.Report as applied by:
+// the parser's Key (stable across a vendor's re-serialized retries), else the
+// raw key. A webhook stored under a collision key (ingest found a different
+// body under its vendor id, [bus.IsCollisionKey]) is a different webhook by
+// definition, so it is remembered by its raw key, unique to its body, and
+// applied even when its parser's Key equals the first body's.
+func appliedKey(in Input) string {
+	if in.Report.Key == "" || bus.IsCollisionKey(in.Source, in.RawKey) {
+		return in.RawKey
+	}
+	return in.Report.Key
+}
+
 // Apply applies one vendor webhook to a verification's state and returns the
 // new state and the events to emit, implementing the contract's ordering and
 // duplicate rules:
@@ -73,11 +87,7 @@ type Result struct {
 // permanent.
 func Apply(s State, in Input) (State, []Output, Result, error) {
 	r := in.Report
-	key := in.RawKey
-	if r.Key != "" {
-		key = r.Key
-	}
-	h := hashKey(key)
+	h := hashKey(appliedKey(in))
 	if slices.Contains(s.Applied, h) {
 		return s, nil, Result{Duplicate: true}, nil
 	}

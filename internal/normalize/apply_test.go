@@ -205,3 +205,40 @@ func TestApplyBoundsMemory(t *testing.T) {
 		t.Fatal("recent key forgotten")
 	}
 }
+
+// TestApplyCollisionKey: two different bodies under one vendor id (ingest
+// stored the second under a collision key) are both applied even when their
+// parser Key is the same; a redelivery of either is still a duplicate, and a
+// parser Key keeps deduplicating re-serialized bodies stored under plain keys.
+func TestApplyCollisionKey(t *testing.T) {
+	hex64 := "0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef"
+	first := in(ev("e1", idv.StatusInProgress, time.Time{}, idv.DecidedByVendor), 1, PolicyVendor)
+	first.RawKey = "src:e1"
+	second := in(ev("e1", idv.StatusNeedsReview, time.Time{}, idv.DecidedByVendor), 2, PolicyVendor)
+	second.RawKey = "src:e1:sha256:" + hex64
+	var s State
+	s, out, _ := mustApply(t, s, first)
+	if len(out) != 1 {
+		t.Fatalf("first body: %d events", len(out))
+	}
+	s, out, res := mustApply(t, s, second)
+	if res.Duplicate || len(out) != 1 || updates(t, out)[0].Status != idv.StatusNeedsReview {
+		t.Fatalf("second body under the same vendor id: %+v, %d events", res, len(out))
+	}
+	if EventID(first.RawKey, "0") == EventID(second.RawKey, "0") {
+		t.Fatal("both bodies got the same event id")
+	}
+	for _, again := range []Input{first, second} {
+		if _, out, res := mustApply(t, s, again); !res.Duplicate || len(out) != 0 {
+			t.Errorf("redelivery of %s: %+v, %d events", again.RawKey, res, len(out))
+		}
+	}
+	// A body-hash raw key is not a collision: the parser Key still
+	// recognises a re-serialized retry.
+	reser := second
+	reser.RawKey = "src:sha256:" + hex64
+	reser.Report.Key = "e1"
+	if _, out, res := mustApply(t, s, reser); !res.Duplicate || len(out) != 0 {
+		t.Errorf("re-serialized retry under a hash key: %+v, %d events", res, len(out))
+	}
+}

@@ -7,6 +7,7 @@ import (
 	"math/rand/v2"
 	"net/http"
 	"strconv"
+	"sync"
 	"sync/atomic"
 	"time"
 
@@ -25,7 +26,7 @@ import (
 // Reasons an event is dead-lettered: the reason label of
 // idvbus_notifier_dead_letters_total.
 const (
-	ReasonRejected          = "rejected"           // a 4xx other than 408 and 429
+	ReasonRejected          = "rejected"           // a 4xx other than 408, 410 and 429
 	ReasonAttemptsExhausted = "attempts_exhausted" // retry.max_attempts reached
 	ReasonAgeExhausted      = "age_exhausted"      // the next attempt would come after retry.max_age
 	ReasonInvalidEvent      = "invalid_event"      // not a CloudEvent: cannot be delivered
@@ -36,6 +37,7 @@ const (
 const (
 	postponedCircuitOpen = "circuit_open"
 	postponedRetryAfter  = "retry_after"
+	postponedDisabled    = "disabled"
 )
 
 // HeaderLastStatus is the HTTP status of the last attempt of a dead-lettered
@@ -66,6 +68,10 @@ type deliverer struct {
 	// pausedUntil is the end of a pause the subscriber asked for with
 	// Retry-After (UnixNano).
 	pausedUntil atomic.Int64
+	// disabled is set while the subscriber is disabled (it answered 410
+	// Gone); see disable.go.
+	disabled  atomic.Bool
+	disableMu sync.Mutex // serializes disable and syncDisabled
 	// active counts events being handled (for the half-open probe).
 	active atomic.Int32
 	// stopping is closed when the notifier is asked to stop: waits end and
@@ -100,6 +106,7 @@ func newDeliverer(o Options, s config.Subscriber) (*deliverer, error) {
 		// A burst of one: the rate holds from the first request on.
 		d.limiter = rate.NewLimiter(rate.Limit(perSecond), 1)
 	}
+	o.Metrics.disabled.WithLabelValues(s.Name).Set(0)
 	circuit := o.Metrics.circuit.WithLabelValues(s.Name)
 	circuit.Set(float64(gobreaker.StateClosed))
 	if s.Breaker.Failures > 0 {
@@ -127,6 +134,16 @@ func newDeliverer(o Options, s config.Subscriber) (*deliverer, error) {
 // run delivers until ctx ends.
 func (d *deliverer) run(ctx context.Context, p *bus.Puller) error {
 	d.stopping = ctx.Done()
+	// A disabled mark is read before the first pull, so a restart never
+	// delivers to a disabled subscriber; then it is polled.
+	// (If that read fails, delivery starts; a disabled subscriber answers
+	// 410 again and is disabled again.)
+	d.syncDisabled(ctx)
+	wctx, cancel := context.WithCancel(ctx)
+	var watching sync.WaitGroup
+	watching.Add(1)
+	go func() { defer watching.Done(); d.watchDisabled(wctx) }()
+	defer func() { cancel(); watching.Wait() }()
 	return p.Work(ctx, bus.WorkOptions{
 		Concurrency: d.cfg.Concurrency,
 		// One verification's events one at a time, in stream order.
@@ -140,6 +157,9 @@ func (d *deliverer) run(ctx context.Context, p *bus.Puller) error {
 // gate tells the puller how many events to take now: none while the
 // subscriber is paused or its circuit is open, one while a probe decides.
 func (d *deliverer) gate() (int, time.Duration) {
+	if d.disabled.Load() {
+		return 0, disabledPoll
+	}
 	now := d.o.Now()
 	if wait, _ := d.blocked(now); wait > 0 {
 		return 0, min(wait, 5*time.Second)
@@ -195,6 +215,10 @@ func (d *deliverer) handle(ctx context.Context, m *bus.Msg) {
 		_ = m.Ack()
 		return
 	}
+	if d.disabled.Load() {
+		d.holdDisabled(m, id)
+		return
+	}
 	var rec record
 	if m.NumDelivered > 1 {
 		rec = d.load(ctx, m)
@@ -246,6 +270,10 @@ func (d *deliverer) handle(ctx context.Context, m *bus.Msg) {
 		}
 		d.log.Debug("delivered", zap.String("event_id", id), zap.Uint64("stream_seq", m.StreamSeq),
 			zap.Int("attempt", attempt), zap.Int("status", out.status))
+	case out.status == http.StatusGone:
+		done(nil) // the subscriber answered: it is up, and wants no more
+		d.disable(ctx, m, id, out.status)
+		d.holdDisabled(m, id)
 	case out.rejected():
 		done(nil) // the subscriber answered: it is up
 		d.deadLetter(ctx, m, ReasonRejected, "rejected by the subscriber: "+out.detail, attempt, out.status)

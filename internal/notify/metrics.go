@@ -18,6 +18,7 @@ type Metrics struct {
 	postponed   *prometheus.CounterVec
 	deadLetters *prometheus.CounterVec
 	circuit     *prometheus.GaugeVec
+	disabled    *prometheus.GaugeVec
 }
 
 // NewMetrics creates the metrics; register them with [Metrics.Register].
@@ -44,7 +45,7 @@ func NewMetrics() *Metrics {
 		}, []string{"subscriber"}),
 		postponed: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Name: "idvbus_notifier_postponed_total",
-			Help: "Events put back without an attempt because the subscriber's circuit was open or it asked to wait (Retry-After), by subscriber and reason (circuit_open, retry_after).",
+			Help: "Events put back without an attempt because the subscriber's circuit was open or it asked to wait (Retry-After), by subscriber and reason (circuit_open, retry_after, disabled).",
 		}, []string{"subscriber", "reason"}),
 		deadLetters: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Name: "idvbus_notifier_dead_letters_total",
@@ -54,12 +55,16 @@ func NewMetrics() *Metrics {
 			Name: "idvbus_notifier_circuit_state",
 			Help: "State of the subscriber's circuit breaker: 0 closed (delivering), 1 half-open (probing), 2 open (paused).",
 		}, []string{"subscriber"}),
+		disabled: prometheus.NewGaugeVec(prometheus.GaugeOpts{
+			Name: "idvbus_notifier_subscriber_disabled",
+			Help: "1 while the subscriber is disabled because it answered 410 Gone: nothing is delivered to it (its consumer keeps its place) until an operator resumes it with idvctl subscriber resume; 0 otherwise.",
+		}, []string{"subscriber"}),
 	}
 }
 
 // Register registers the metrics with reg.
 func (m *Metrics) Register(reg prometheus.Registerer) error {
-	for _, c := range []prometheus.Collector{m.attempts, m.attemptTime, m.latency, m.retries, m.postponed, m.deadLetters, m.circuit} {
+	for _, c := range []prometheus.Collector{m.attempts, m.attemptTime, m.latency, m.retries, m.postponed, m.deadLetters, m.circuit, m.disabled} {
 		if err := reg.Register(c); err != nil {
 			return err
 		}
@@ -72,6 +77,9 @@ func (m *Metrics) Attempts() *prometheus.CounterVec { return m.attempts }
 
 // DeadLetters returns idvbus_notifier_dead_letters_total (for tests and tools).
 func (m *Metrics) DeadLetters() *prometheus.CounterVec { return m.deadLetters }
+
+// Disabled returns idvbus_notifier_subscriber_disabled (for tests and tools).
+func (m *Metrics) Disabled() *prometheus.GaugeVec { return m.disabled }
 
 // Postponed returns idvbus_notifier_postponed_total (for tests and tools).
 func (m *Metrics) Postponed() *prometheus.CounterVec { return m.postponed }

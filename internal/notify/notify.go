@@ -12,13 +12,17 @@
 //     webhook-signature with one v1 signature per configured secret);
 //   - retried: 408, 429, 3xx, 5xx, timeouts and connection errors are retried
 //     on the subscriber's schedule with jitter, never sooner than its
-//     Retry-After; other 4xx are dead-lettered at once; an event is
+//     Retry-After; other 4xx but 410 are dead-lettered at once; an event is
 //     dead-lettered when its attempts or its age run out, with the last
 //     status, error and attempt count in headers;
 //   - paused, not burned: after repeated failures the subscriber's circuit
 //     opens; events then wait (no attempt is used up) until a probe
 //     succeeds. A 429 or 503 with Retry-After pauses the whole subscriber
 //     for that long;
+//   - disabled on 410 Gone (Standard Webhooks): the subscriber gets nothing
+//     more, its consumer keeps its place and nothing is dead-lettered for it,
+//     until an operator resumes it (idvctl subscriber resume); the mark is
+//     kept in IDV_DELIVERIES, so a restart does not re-enable it;
 //   - ordered per verification while the subscriber is healthy: within one
 //     notifier process, events of one verification are delivered one at a
 //     time in stream order. A retried event can be overtaken by a later one;
@@ -56,10 +60,14 @@ type Bus interface {
 	PublishDLQ(ctx context.Context, d bus.DeadLetter) error
 }
 
-// Store keeps the failed attempts of events; *bus.DeliveryStore implements it.
+// Store keeps the failed attempts of events and the disabled marks of
+// subscribers; *bus.DeliveryStore implements it.
 type Store interface {
 	Get(ctx context.Context, key string) ([]byte, error)
 	Put(ctx context.Context, key string, value []byte) error
+	GetDisabled(ctx context.Context, subscriber string) ([]byte, uint64, error)
+	PutDisabled(ctx context.Context, subscriber string, value []byte) error
+	RefreshDisabled(ctx context.Context, subscriber string, value []byte, rev uint64) error
 }
 
 // Options configure a [Notifier].

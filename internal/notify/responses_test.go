@@ -49,9 +49,10 @@ func TestResponseClasses(t *testing.T) {
 		{name: "400", respond: always(400),
 			outcomes: map[string]float64{notify.ClassRejected: 1},
 			dlq:      notify.ReasonRejected, lastStatus: 400, errHas: []string{"rejected", "HTTP 400"}},
-		{name: "410", respond: always(410),
+		// 410 Gone disables the subscriber instead: gone_test.go.
+		{name: "404", respond: always(404),
 			outcomes: map[string]float64{notify.ClassRejected: 1},
-			dlq:      notify.ReasonRejected, lastStatus: 410, errHas: []string{"rejected", "HTTP 410"}},
+			dlq:      notify.ReasonRejected, lastStatus: 404, errHas: []string{"rejected", "HTTP 404"}},
 		{name: "408 retried", respond: always(408),
 			outcomes: map[string]float64{notify.ClassRequestTimeout: 3},
 			dlq:      notify.ReasonAttemptsExhausted, lastStatus: 408, errHas: []string{"3 attempts", "HTTP 408"}},

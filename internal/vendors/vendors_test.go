@@ -19,7 +19,13 @@ func TestEventID(t *testing.T) {
 		{"idwise", `{"event":"Finished Journey","body":{"eventId":"e-77","journeyId":"j1"}}`, "e-77", true},
 		{"idwise", `{"event":"Finished Journey","body":{"eventId":12345}}`, "12345", true},
 		{"idwise", `{"event":"Finished Journey","body":{"eventId":""}}`, "", false},
-		{"sumsub", `{"applicantId":"a1","correlationId":"req-a260","type":"applicantReviewed"}`, "req-a260", true},
+		// Sumsub: applicantId, type and createdAtMs, as Sumsub's own sample
+		// deduplicates; two webhooks of one request share a correlationId.
+		{"sumsub", `{"applicantId":"a1","correlationId":"feb6","type":"applicantPending","createdAtMs":"2024-09-23 23:10:24.704"}`, "a1:applicantPending:2024-09-23T23:10:24.704", true},
+		{"sumsub", `{"applicantId":"a1","correlationId":"feb6","type":"applicantPersonalInfoChanged","createdAtMs":"2024-09-23 23:10:24.763"}`, "a1:applicantPersonalInfoChanged:2024-09-23T23:10:24.763", true},
+		{"sumsub", `{"applicantId":"a1","correlationId":"req-a260","type":"applicantReviewed"}`, "", false},
+		{"sumsub", `{"applicantId":"a:1","type":"applicantReviewed","createdAtMs":"2020-02-21 13:23:19.321"}`, "", false},
+		{"sumsub", `{"applicantId":null,"type":"applicantReviewed","createdAtMs":"2020-02-21 13:23:19.321"}`, "", false},
 		{"stripe", `{"id":"evt_1Nx","type":"identity.verification_session.verified"}`, "evt_1Nx", true},
 		{"stripe", `[1,2]`, "", false},
 		{"incode", `{"interviewId":"i1","onboardingStatus":"ONBOARDING_FINISHED"}`, "", false},

@@ -108,7 +108,6 @@ var (
 	errWrongPrefix   = errors.New("missing the configured prefix")
 	errEncoding      = errors.New("unknown encoding")
 	errAlgorithm     = errors.New("unknown algorithm")
-	errEntrySyntax   = errors.New("entry is not version,signature")
 	errNoV1          = errors.New("no v1 signature")
 	errWrongScheme   = errors.New("wrong authorization scheme")
 	errNoColon       = errors.New("credentials lack a colon")

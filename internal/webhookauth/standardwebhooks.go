@@ -39,36 +39,32 @@ var (
 	svixNames    = standardHeaders{SvixID, SvixTimestamp, SvixSignature}
 )
 
-// ParseStandardSignatures parses a webhook-signature header value: entries
-// separated by spaces, each `<version>,<signature>`. Only v1 entries that are
-// base64 (standard or URL alphabet, padded or not) of a 32-byte HMAC-SHA256
-// are returned; entries of other versions such as v1a (asymmetric) and v1
-// entries that could never match are skipped, as the reference libraries do.
-// It fails on an entry without a comma, on more than 16 entries, and when no
-// usable v1 entry remains. On success
-// FormatStandardSignatures of the result parses back to the same result.
-// Errors never quote the input.
+// ParseStandardSignatures parses a webhook-signature header value exactly as
+// the reference libraries read it: entries separated by single spaces, each
+// `<version>,<signature>[,...]`. Only v1 entries whose signature is padded
+// standard base64 of a 32-byte HMAC-SHA256, in its one canonical spelling,
+// are returned: the reference libraries compare the signature as the text
+// base64.StdEncoding writes, so they reject a correct signature in URL-safe
+// or unpadded base64, and so does idvbus. Entries of other versions such as
+// v1a (asymmetric), entries without a comma and v1 entries that could never
+// match are skipped, as the reference libraries do. It fails when no usable
+// v1 entry remains. On success FormatStandardSignatures of the result parses
+// back to the same result. Errors never quote the input.
 func ParseStandardSignatures(h string) ([][]byte, error) {
-	entries := strings.Fields(h)
-	if len(entries) == 0 {
+	if strings.TrimSpace(h) == "" {
 		return nil, errEmpty
-	}
-	if len(entries) > maxSignatures {
-		return nil, errTooMany
 	}
 	var (
 		out      [][]byte
 		unusable error // why the last skipped v1 entry could not be used
 	)
-	for _, e := range entries {
+	for _, e := range strings.Split(h, " ") {
 		ver, sig, ok := strings.Cut(e, ",")
-		if !ok || ver == "" {
-			return nil, errEntrySyntax
-		}
-		if ver != "v1" {
+		if !ok || ver != "v1" {
 			continue
 		}
-		b, err := decodeBase64(sig)
+		sig, _, _ = strings.Cut(sig, ",") // the reference reads the second field only
+		b, err := decodeStdBase64(sig)
 		switch {
 		case err != nil:
 			unusable = errBadBase64 // can never match: skip, as the reference libraries do
@@ -98,10 +94,12 @@ func FormatStandardSignatures(sigs [][]byte) string {
 }
 
 // DecodeStandardSecret returns the HMAC key of a Standard Webhooks secret:
-// `whsec_<base64>`, the prefix optional, base64 in either alphabet, padded or
-// not. It fails on an empty key or invalid base64, without quoting the secret.
+// `whsec_<base64>`, the prefix optional, padded standard base64, exactly what
+// the reference libraries accept (Go's NewWebhook decodes it with
+// base64.StdEncoding). It fails on an empty key or on anything else (URL-safe
+// or unpadded base64 included), without quoting the secret.
 func DecodeStandardSecret(secret string) ([]byte, error) {
-	k, err := decodeBase64(strings.TrimPrefix(secret, whsecPrefix))
+	k, err := decodeStdBase64(strings.TrimPrefix(secret, whsecPrefix))
 	if err != nil || len(k) == 0 {
 		return nil, errBadSecret
 	}
@@ -229,4 +227,21 @@ func (v *standardVerifier) check(r *Request) (id, ts string, sigs [][]byte, err 
 		return "", "", nil, ErrTimestampOutOfTolerance
 	}
 	return id, ts, sigs, nil
+}
+
+// strictStd is padded standard base64 that refuses non-canonical trailing
+// bits: one spelling per value, as a text comparison of base64 would have it.
+var strictStd = base64.StdEncoding.Strict()
+
+// decodeStdBase64 decodes padded standard base64 only; embedded whitespace
+// (which encoding/base64 would skip) is rejected.
+func decodeStdBase64(s string) ([]byte, error) {
+	if s == "" || strings.ContainsAny(s, " \t\r\n") {
+		return nil, errBadBase64
+	}
+	b, err := strictStd.DecodeString(s)
+	if err != nil {
+		return nil, errBadBase64
+	}
+	return b, nil
 }

@@ -79,7 +79,15 @@ func TestStandardWebhooksVerify(t *testing.T) {
 		{name: "short signature", header: with(good, sigH, "v1,bm9wZQ=="), want: webhookauth.ErrMalformedHeader},
 		{name: "only v1a", header: with(good, sigH, "v1a,"+strings.TrimPrefix(sig, "v1,")), want: webhookauth.ErrMalformedHeader},
 		{name: "signature without version", header: with(good, sigH, strings.TrimPrefix(sig, "v1,")), want: webhookauth.ErrMalformedHeader},
-		{name: "too many entries", header: with(good, sigH, strings.Repeat("v1a,x ", 16)+sig), want: webhookauth.ErrMalformedHeader},
+		// The reference libraries compare the base64 text: the same bytes in
+		// another spelling are refused.
+		{name: "correct signature, unpadded", header: with(good, sigH, strings.TrimRight(sig, "=")), want: webhookauth.ErrMalformedHeader},
+		{name: "correct signature, URL-safe", header: with(good, sigH, "v1,"+urlSafe(t, strings.TrimPrefix(sig, "v1,"))), want: webhookauth.ErrMalformedHeader},
+		{name: "correct signature, non-canonical last character", header: with(good, sigH, nonCanonical(sig)), want: webhookauth.ErrMalformedHeader},
+		// As the reference libraries: entries they skip are skipped, however many.
+		{name: "many entries, one right", header: with(good, sigH, strings.Repeat("v1a,x ", 16)+sig)},
+		{name: "entry without a comma skipped", header: with(good, sigH, "garbage "+sig)},
+		{name: "tab is not a separator", header: with(good, sigH, "v1a,x\t"+sig), want: webhookauth.ErrMalformedHeader},
 	}
 	runVerify(t, v, cases, swNew, swOld, strings.TrimPrefix(sig, "v1,"))
 }
@@ -126,11 +134,16 @@ func TestParseStandardSignatures(t *testing.T) {
 		want [][]byte // nil = error
 	}{
 		{"v1," + enc(a), [][]byte{a}},
-		{"v1," + enc(a) + "  v1," + base64.RawURLEncoding.EncodeToString(b), [][]byte{a, b}},
+		{"v1," + enc(a) + "  v1," + enc(b), [][]byte{a, b}},
+		// Only the one spelling the reference libraries compare against.
+		{"v1," + base64.RawURLEncoding.EncodeToString(b), nil},
+		{"v1," + base64.RawStdEncoding.EncodeToString(b), nil},
+		{"v1," + enc(a) + " v1," + base64.RawStdEncoding.EncodeToString(b), [][]byte{a}},
 		{"v1a,xyz v1," + enc(b) + " v2,whatever", [][]byte{b}},
 		{"v1,bm9wZQ== v1," + enc(a), [][]byte{a}},
 		{"", nil}, {" ", nil}, {"v1", nil}, {",abc", nil}, {"v1a,xyz", nil}, {"v1,", nil},
-		{"v1,bm9wZQ==", nil}, {"v1,***", nil}, {"v1," + enc(a) + " junk", nil},
+		{"v1,bm9wZQ==", nil}, {"v1,***", nil}, {"v1," + enc(a) + " junk", [][]byte{a}},
+		{"v1," + enc(a) + ",extra", [][]byte{a}},
 	}
 	for _, tc := range tests {
 		t.Run(tc.in, func(t *testing.T) {
@@ -149,5 +162,53 @@ func TestParseStandardSignatures(t *testing.T) {
 				t.Fatalf("round trip = %x, %v", again, err)
 			}
 		})
+	}
+}
+
+// urlSafe re-spells standard base64 s in the URL-safe alphabet (unpadded),
+// failing the test if s has no character that differs between the two.
+func urlSafe(t *testing.T, s string) string {
+	t.Helper()
+	b, err := base64.StdEncoding.DecodeString(s)
+	if err != nil {
+		t.Fatal(err)
+	}
+	u := base64.URLEncoding.EncodeToString(b)
+	if u == s {
+		// Pad-only difference still makes it a different spelling.
+		u = strings.TrimRight(u, "=")
+	}
+	return u
+}
+
+// nonCanonical changes the unused low bits of the last base64 character
+// before the padding of sig ("v1,<44 chars>"): the decoded bytes stay the
+// same, but the text is not what a reference library writes.
+func nonCanonical(sig string) string {
+	const alphabet = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/"
+	i := strings.LastIndexFunc(sig, func(r rune) bool { return r != '=' })
+	v := strings.IndexByte(alphabet, sig[i])
+	return sig[:i] + string(alphabet[v^1]) + sig[i+1:]
+}
+
+// TestStandardSecretSpellings: a secret is accepted in exactly the spellings
+// the reference libraries accept: whsec_ optional, padded standard base64.
+func TestStandardSecretSpellings(t *testing.T) {
+	for _, tc := range []struct {
+		secret string
+		ok     bool
+	}{
+		{"whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw", true},
+		{"MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw", true},
+		{"whsec_AAECAwQFBgcICQoLDA0ODxAREhMUFRYXGBkaGxwdHh8=", true},
+		{"whsec_AAECAwQFBgcICQoLDA0ODxAREhMUFRYXGBkaGxwdHh8", false},  // unpadded
+		{"whsec_-__7__v_-__7__v_-__7__v_-__7__v__v7-_v7-_v4=", false}, // URL-safe
+		{"MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaS", false},
+		{"MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSwBr", false},
+	} {
+		_, err := webhookauth.DecodeStandardSecret(tc.secret)
+		if (err == nil) != tc.ok {
+			t.Errorf("DecodeStandardSecret(%q): err %v, want ok=%v", tc.secret, err, tc.ok)
+		}
 	}
 }

@@ -7,7 +7,7 @@ import (
 )
 
 // catalog is every sample, by vendor. Persona: every inquiry, verification
-// and report event its parser maps; Incode: every onboardingStatus; Credas:
+// and report event its parser maps; Incode: every onboardingStatus and session event; Credas:
 // every UpdateType; IDWise: every event, with one variant per decision.
 var catalog = join(personaSamples(), incodeSamples(), credasSamples(), idwiseSamples())
 
@@ -84,6 +84,10 @@ func incodeSamples() []Sample {
 		return Sample{Vendor: "incode", Name: name, Event: name, Want: w, file: "incode/onboarding_status.json",
 			vars: map[string]string{"name": name}}
 	}
+	session := func(name string, w Want) Sample {
+		return Sample{Vendor: "incode", Name: name, Event: name, Want: w, file: "incode/session.json",
+			vars: map[string]string{"name": name}}
+	}
 	inProgressWith := func(c idv.Check) Want {
 		return Want{Status: idv.StatusInProgress, Check: c, Result: idv.ResultCompleted}
 	}
@@ -97,6 +101,11 @@ func incodeSamples() []Sample {
 		s("ONBOARDING_FINISHED", status(idv.StatusSubmitted)),
 		s("MANUAL_REVIEW_APPROVED", status(idv.StatusApproved)),
 		s("MANUAL_REVIEW_REJECTED", status(idv.StatusDeclined)),
+		// Session webhooks (event_type, with onboardingStatus as Incode sends it).
+		session("SESSION_STARTED", status(idv.StatusInProgress)),
+		session("SESSION_PENDING_REVIEW", status(idv.StatusNeedsReview)),
+		session("SESSION_SUCCEEDED", status(idv.StatusApproved)),
+		session("SESSION_FAILED", status(idv.StatusDeclined)),
 	}
 }
 

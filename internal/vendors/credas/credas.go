@@ -5,6 +5,9 @@
 // the parser turns each numeric result field of the payload into one
 // [report.CheckUpdate]. What the numbers mean is not documented for the
 // webhook; see [DefaultResults] for the table used and how to override it.
+// Credas's other webhooks (a JSON object without UpdateType: the process
+// actor webhook about invite delivery, the process webhook) report neither
+// and are ignored, never dead-lettered.
 package credas
 
 import "github.com/idvbus/idvbus/internal/vendors/report"

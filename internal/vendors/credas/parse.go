@@ -141,7 +141,13 @@ func (p *parser) Parse(body []byte) (report.Report, error) {
 		return report.Report{}, fmt.Errorf("%w: body is not a JSON object", report.ErrInvalid)
 	}
 	if !env.UpdateType.present {
-		return report.Report{}, fmt.Errorf("%w: UpdateType missing", report.ErrInvalid)
+		if !report.IsObject(body) {
+			return report.Report{}, fmt.Errorf("%w: body is not a JSON object", report.ErrInvalid)
+		}
+		// Not a result status update: Credas's process and process actor
+		// (invite delivery) webhooks, or a shape not known yet. They say
+		// nothing about checks: ignored (counted), never dead-lettered.
+		return otherWebhook(body), nil
 	}
 	n := env.UpdateType.n
 	if !env.UpdateType.ok {
@@ -365,4 +371,26 @@ func jsonInt(raw []byte) (int64, bool) {
 		n = -n
 	}
 	return n, true
+}
+
+// otherWebhook is the Report of a Credas webhook without UpdateType: the
+// process actor webhook (processActorId, smsStatus, emailStatus), the process
+// webhook (ProcessId, Status) or an unknown shape, all ignored.
+func otherWebhook(body []byte) report.Report {
+	var buf [16]member
+	fields, _ := members(body, buf[:0])
+	has := func(name string) bool { _, ok := findFold(fields, name); return ok }
+	r := report.Report{Event: "credas:unknown", Ignored: "not a result status update"}
+	switch {
+	case has("processActorId"):
+		r.Event, r.Ignored = "credas:process_actor", "process actor webhook: invite delivery, not tracked"
+	case has("ProcessId") && has("Status"):
+		r.Event, r.Ignored = "credas:process", "process webhook: not tracked"
+	}
+	if m, ok := findFold(fields, "entityId"); ok {
+		if id, ok := jsonString(m.val); ok && report.ValidID(id) {
+			r.VerificationID = id
+		}
+	}
+	return r
 }

@@ -266,8 +266,6 @@ func TestParseInvalid(t *testing.T) {
 		{"array", `["S3CR3T"]`},
 		{"string", `"S3CR3T"`},
 		{"null", `null`},
-		{"empty object", `{}`},
-		{"no UpdateType", `{"Payload":"{\"EntityId\":\"S3CR3T\"}"}`},
 		{"UpdateType string", `{"UpdateType":"S3CR3T","Payload":"{\"EntityId\":\"e\"}"}`},
 		{"UpdateType quoted number", `{"UpdateType":"1","Payload":"{\"EntityId\":\"S3CR3T\"}"}`},
 		{"UpdateType fraction", `{"UpdateType":1.5,"Payload":"{\"EntityId\":\"S3CR3T\"}"}`},
@@ -428,6 +426,39 @@ func BenchmarkParse(b *testing.B) {
 				if _, err := p.Parse(body); err != nil {
 					b.Fatal(err)
 				}
+			}
+		})
+	}
+}
+
+// TestParseOtherWebhooks: Credas webhooks that are not result status updates
+// (the documented process actor webhook, the process webhook an integrator
+// receives, unknown shapes) are ignored, never dead-lettered.
+func TestParseOtherWebhooks(t *testing.T) {
+	cases := []struct {
+		name, body string
+		want       report.Report
+	}{
+		{"process actor", `{"clientId":"c1","processId":"p1","processActorId":11014,"entityId":"e1","smsStatus":2,"smsStatusDescription":"Delivered","emailStatus":2,"emailStatusDescription":"Delivered"}`,
+			report.Report{Event: "credas:process_actor", VerificationID: "e1", Ignored: "process actor webhook: invite delivery, not tracked"}},
+		{"process", `{"ProcessId":"p1","ClientId":"c1","Status":3,"StatusDescription":"S3CR3T"}`,
+			report.Report{Event: "credas:process", Ignored: "process webhook: not tracked"}},
+		{"unknown shape", `{"Payload":"{\"EntityId\":\"S3CR3T\"}"}`,
+			report.Report{Event: "credas:unknown", Ignored: "not a result status update"}},
+		{"empty object", `{}`, report.Report{Event: "credas:unknown", Ignored: "not a result status update"}},
+	}
+	p, err := credas.Vendor{}.NewParser(report.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			got, err := p.Parse([]byte(tc.body))
+			if err != nil {
+				t.Fatalf("dead-lettered: %v", err)
+			}
+			if !reflect.DeepEqual(got, tc.want) {
+				t.Errorf("\n got %+v\nwant %+v", got, tc.want)
 			}
 		})
 	}

@@ -67,7 +67,8 @@ type bodyJSON struct {
 
 // Parse reads one IDWise webhook. VerificationID is body.journeyId,
 // ReferenceID body.referenceNo, Key body.eventId (the same on every retry of
-// the event); IDWise gives no event time. Decisions (finalDecision, else
+// the event; when absent or not a valid id, empty: the raw key, then a body
+// hash, is used); IDWise gives no event time. Decisions (finalDecision, else
 // systemDecision or manualDecision as the event calls for) become the
 // verification status; AML Monitor Update, Finished Step and the ongoing
 // and spot checks also report a check. An event with a decision word it does
@@ -107,9 +108,10 @@ func (parser) Parse(body []byte) (report.Report, error) {
 	if r.VerificationID, err = b.JourneyID.requiredID("body.journeyId"); err != nil {
 		return report.Report{}, err
 	}
-	if r.Key, err = b.EventID.requiredID("body.eventId"); err != nil {
-		return report.Report{}, err
-	}
+	// body.eventId is optional: without a valid one Key stays empty and
+	// the raw dedup key stands in, which ingest then made from the body's
+	// hash (ingest.MsgID), so a retry of the same body is still recognised.
+	r.Key, _ = b.EventID.optionalID()
 	if r.ReferenceID, ok = b.ReferenceNo.optionalID(); !ok {
 		return report.Report{}, fmt.Errorf("%w: body.referenceNo is not a valid id", report.ErrInvalid)
 	}

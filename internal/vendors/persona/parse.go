@@ -28,8 +28,8 @@ type parser struct{}
 type envelope struct {
 	Data struct {
 		Attributes struct {
-			Name      string `json:"name"`
-			CreatedAt string `json:"created-at"`
+			Name      string    `json:"name"`
+			CreatedAt optString `json:"created-at"`
 			Payload   struct {
 				Data resource `json:"data"`
 				// Included is kept raw and decoded only for verification and
@@ -78,6 +78,10 @@ const (
 	fIncRefID   = "data.attributes.payload.included[].attributes.reference-id"
 )
 
+// unmappedCreatedAt reports a created-at that is not an RFC 3339 time (the
+// event is applied with the received time).
+const unmappedCreatedAt = fCreatedAt + "=not an RFC 3339 time"
+
 // Reasons for ignored events; constant strings, never body values.
 const (
 	ignUnknown       = "unknown event"
@@ -116,15 +120,21 @@ func (parser) Parse(body []byte) (report.Report, error) {
 	if !report.ValidID(a.Name) {
 		return report.Report{}, invalid("%s missing or malformed", fName)
 	}
-	if a.CreatedAt == "" {
-		return report.Report{}, invalid("%s missing or not a string", fCreatedAt)
+	r := report.Report{Event: a.Name}
+	// The event time is optional: without a usable created-at the
+	// normalizer uses the received time and orders by status rank (contract
+	// rule 4). An unreadable one is reported as unmapped, by field name only.
+	switch c := a.CreatedAt; {
+	case c.set && c.s == "":
+	case c.set:
+		if at, err := time.Parse(time.RFC3339, c.s); err == nil && !at.IsZero() {
+			r.OccurredAt = at.UTC()
+		} else {
+			r.Unmapped = []string{unmappedCreatedAt}
+		}
+	case c.other:
+		r.Unmapped = []string{unmappedCreatedAt}
 	}
-	at, err := time.Parse(time.RFC3339, a.CreatedAt)
-	if err != nil || at.IsZero() {
-		// A zero time would read as "no event time" downstream.
-		return report.Report{}, invalid("%s is not an RFC 3339 time", fCreatedAt)
-	}
-	r := report.Report{Event: a.Name, OccurredAt: at.UTC()}
 	p := &a.Payload.Data
 
 	name := a.Name
@@ -238,9 +248,9 @@ func inquiryEvent(r report.Report, action string, p *resource, typeErr error) (r
 	default:
 		r.Ignored = ignUnknownStatus
 		if vs.set && isToken(vs.s) {
-			r.Unmapped = []string{"status=" + vs.s}
+			r.Unmapped = append(r.Unmapped, "status="+vs.s)
 		} else {
-			r.Unmapped = []string{"status=<unrecognized>"}
+			r.Unmapped = append(r.Unmapped, "status=<unrecognized>")
 		}
 	}
 	return r, nil

@@ -3,8 +3,10 @@
 // with the Persona-Signature header (see internal/webhookauth).
 //
 // Its parser reads the event name (`data.attributes.name`) and time
-// (`data.attributes.created-at`, RFC 3339, required: the normalizer orders by
-// it, as Persona advises) and the resource in `data.attributes.payload.data`.
+// (`data.attributes.created-at`, RFC 3339: the normalizer orders by it, as
+// Persona advises; optional: without it, or when it is not an RFC 3339 time
+// (then reported as unmapped), the received time stands in and the status
+// rank orders) and the resource in `data.attributes.payload.data`.
 // Report.Key stays empty: the raw dedup key is already Persona's event id.
 // Every status is DecidedBy vendor: Persona does not say whether a workflow
 // or a person set it.

@@ -25,10 +25,7 @@ func init() {
 }
 
 // dlqSubcommands are dlq's subcommands, in the order its help shows them.
-var dlqSubcommands = []struct {
-	help *helpText
-	run  func(ctx context.Context, e *Env, args []string) int
-}{
+var dlqSubcommands = []subcommand{
 	{&dlqListHelp, dlqList}, {&dlqShowHelp, dlqShow}, {&dlqReplayHelp, dlqReplay}, {&dlqPurgeHelp, dlqPurge},
 }
 
@@ -87,26 +84,39 @@ for notify). Each subcommand's help with its flags follows.`,
 }
 
 func runDLQ(ctx context.Context, e *Env, args []string) int {
+	return runGroup(ctx, e, dlqHelp, dlqSubcommands, args)
+}
+
+// subcommand is one command of a group such as dlq or subscriber; its help
+// names it "<group> <subcommand>".
+type subcommand struct {
+	help *helpText
+	run  func(ctx context.Context, e *Env, args []string) int
+}
+
+// runGroup runs the subcommand of group that args name. -h and --help print
+// the group's help, then each subcommand's whole help (with its flags).
+func runGroup(ctx context.Context, e *Env, group helpText, subs []subcommand, args []string) int {
 	if len(args) == 0 {
-		fmt.Fprintf(e.Stderr, "usage: %s\n(idvctl dlq -h for more)\n", dlqHelp.usageLine())
+		fmt.Fprintf(e.Stderr, "usage: %s\n(idvctl %s -h for more)\n", group.usageLine(), group.name)
 		return ExitUsage
 	}
 	switch args[0] {
 	case "-h", "--help", "-help", "help":
-		dlqHelp.write(e.Stdout, nil)
-		for _, sc := range dlqSubcommands {
+		group.write(e.Stdout, nil)
+		for _, sc := range subs {
 			fmt.Fprintln(e.Stdout, "\n---")
 			sc.run(ctx, e, []string{"-h"})
 		}
 		return ExitOK
 	}
-	for _, sc := range dlqSubcommands {
-		if "dlq "+args[0] == sc.help.name {
+	for _, sc := range subs {
+		if group.name+" "+args[0] == sc.help.name {
 			return sc.run(ctx, e, args[1:])
 		}
 	}
-	fmt.Fprintf(e.Stderr, "usage: %s\n", dlqHelp.usageLine())
-	return e.Usagef("dlq: unknown subcommand %q", args[0])
+	fmt.Fprintf(e.Stderr, "usage: %s\n", group.usageLine())
+	return e.Usagef("%s: unknown subcommand %q", group.name, args[0])
 }
 
 // dlqEntry is what list, show and replay report about one dead letter. It

@@ -23,10 +23,7 @@ func init() {
 
 // subscriberSubcommands are subscriber's subcommands, in the order its help
 // shows them.
-var subscriberSubcommands = []struct {
-	help *helpText
-	run  func(ctx context.Context, e *Env, args []string) int
-}{
+var subscriberSubcommands = []subcommand{
 	{&subscriberListHelp, subscriberList}, {&subscriberResumeHelp, subscriberResume},
 }
 
@@ -66,26 +63,7 @@ subcommand's help with its flags follows.`,
 }
 
 func runSubscriber(ctx context.Context, e *Env, args []string) int {
-	if len(args) == 0 {
-		fmt.Fprintf(e.Stderr, "usage: %s\n(idvctl subscriber -h for more)\n", subscriberHelp.usageLine())
-		return ExitUsage
-	}
-	switch args[0] {
-	case "-h", "--help", "-help", "help":
-		subscriberHelp.write(e.Stdout, nil)
-		for _, sc := range subscriberSubcommands {
-			fmt.Fprintln(e.Stdout, "\n---")
-			sc.run(ctx, e, []string{"-h"})
-		}
-		return ExitOK
-	}
-	for _, sc := range subscriberSubcommands {
-		if "subscriber "+args[0] == sc.help.name {
-			return sc.run(ctx, e, args[1:])
-		}
-	}
-	fmt.Fprintf(e.Stderr, "usage: %s\n", subscriberHelp.usageLine())
-	return e.Usagef("subscriber: unknown subcommand %q", args[0])
+	return runGroup(ctx, e, subscriberHelp, subscriberSubcommands, args)
 }
 
 // disabledJSON is one disabled subscriber, as list and status report it.

@@ -632,7 +632,9 @@ func (e *hostileEnv) slowloris(t *testing.T) {
 		}
 	}
 	c.Close()
-	<-cut
+	if err := <-cut; err == nil {
+		t.Error("the slow writer sent every header line: the server never cut it off")
+	}
 	if e.stored(t) != before {
 		t.Fatal("a slow head was stored")
 	}

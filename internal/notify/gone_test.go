@@ -2,6 +2,7 @@ package notify_test
 
 import (
 	"context"
+	"errors"
 	"net/http"
 	"sync/atomic"
 	"testing"
@@ -88,7 +89,7 @@ func TestGoneDisablesSubscriber(t *testing.T) {
 	if dl := s.dlq(t, "onboarding"); len(dl) != 0 {
 		t.Errorf("%d dead letters", len(dl))
 	}
-	if err := store.Resume(ctx, "onboarding"); err != bus.ErrNotFound {
+	if err := store.Resume(ctx, "onboarding"); !errors.Is(err, bus.ErrNotFound) {
 		t.Errorf("resuming an enabled subscriber: %v, want ErrNotFound", err)
 	}
 }

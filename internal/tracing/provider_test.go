@@ -135,7 +135,7 @@ func TestResourceCarriesServiceVersion(t *testing.T) {
 	}
 	attrs := map[string]string{}
 	for _, kv := range spans[0].Resource.Attributes() {
-		attrs[string(kv.Key)] = kv.Value.Emit()
+		attrs[string(kv.Key)] = kv.Value.String()
 	}
 	if attrs["service.name"] != "idvbus-ingest" || attrs["service.version"] != buildinfo.Get().Version || attrs["service.version"] == "" {
 		t.Fatalf("resource %v, want service.name idvbus-ingest and service.version %q", attrs, buildinfo.Get().Version)

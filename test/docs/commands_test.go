@@ -219,7 +219,7 @@ func placeholder(words []string) bool {
 
 // TestDocCommandsMatchTheCode is the docs test: see the package comment.
 func TestDocCommandsMatchTheCode(t *testing.T) {
-	make := makeTargets(t)
+	targets := makeTargets(t)
 	checked := map[string]int{}
 	vars := map[string]string{} // the current block's shell variables and exports
 	block := -1
@@ -263,7 +263,7 @@ func TestDocCommandsMatchTheCode(t *testing.T) {
 			if placeholder(words) {
 				continue
 			}
-			if kind := checkCommand(t, s, words, env, make); kind != "" {
+			if kind := checkCommand(t, s, words, env, targets); kind != "" {
 				checked[kind]++
 			}
 		}

@@ -139,7 +139,7 @@ const findings = `
   differing).** It happens only when a kill hits a webhook in flight, so a run may show none.
   A webhook that a normalizer had
   received but not acknowledged when it (or the all-in-one) was killed is redelivered by
-  JetStream only after the consumer's ack wait (` + "`normalizer.ack_wait`" + `, 10 s here, 30 s by
+  JetStream only after the consumer's ack wait (` + "`normalizer.ack_wait`" + `, 3 s, the
   default). The vendor meanwhile got its 200 and sent the verification's next webhooks, which
   the restarted (or standby) normalizer applies at once. The held webhook then arrives with an
   older vendor time and is stale (contract rule 3): it changes no status and emits nothing. The

@@ -38,18 +38,22 @@ func randHex(n int) string {
 	return hex.EncodeToString(b)
 }
 
-// Service settings of the suite, shorter than the defaults so that a fault
-// resolves within a scenario; docs/reliability.md lists them with the run.
+// Service settings of the suite; docs/reliability.md lists them with the run.
+// The recovery settings are the product's defaults, so the figures are what
+// a default deployment gets.
 const (
-	// publishTimeout: a webhook JetStream does not confirm within 2 s is answered 503.
+	// publishTimeout: a webhook JetStream does not confirm within 2 s is
+	// answered 503 (shorter than the default 5 s, so a fault resolves within
+	// a scenario).
 	publishTimeout = 2 * time.Second
 	// pinnedTTL: a standby normalizer takes over 3 s after the active one
-	// stopped answering (default 30 s).
+	// stopped pulling (the default).
 	pinnedTTL = 3 * time.Second
-	// normalizerAckWait: a webhook held by a dead or frozen normalizer is
-	// redelivered after 10 s (default 30 s).
-	normalizerAckWait = 10 * time.Second
-	// notifierAckWait: a delivery held by a dead notifier is retried after 5 s.
+	// normalizerAckWait: a webhook held by a dead normalizer is redelivered
+	// after 3 s; a live one keeps it with in-progress acks (the default).
+	normalizerAckWait = 3 * time.Second
+	// notifierAckWait: a delivery held by a dead notifier is retried after
+	// 5 s (the default).
 	notifierAckWait = 5 * time.Second
 )
 

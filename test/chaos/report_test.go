@@ -45,8 +45,8 @@ and send new verifications at the target rate, each webhook retried every %s on 
 connection error until it is answered 200, as a vendor does; a verification's webhooks (1, or
 4 for the ordering scenario) are sent one after the other. The subscriber is an HTTP server in
 the suite that verifies every Standard Webhooks signature with the official library. Service
-settings shorter than the defaults, so that faults resolve within a scenario:
-`+"`ingest.publish_timeout` %s, `normalizer.pinned_ttl` %s, `normalizer.ack_wait` %s, `notifier.ack_wait` %s"+`,
+settings: `+"`ingest.publish_timeout` %s"+` (shorter than the default, so that a fault resolves within a
+scenario); the recovery settings are the defaults: `+"`normalizer.pinned_ttl` %s, `normalizer.ack_wait` %s, `notifier.ack_wait` %s"+`;
 subscriber retry every 1-2 s, breaker cooldown 2 s.
 
 **Scenarios** (test/chaos; the short form, `+"`"+`make chaos-short`+"`"+`, runs the same at about a third

@@ -287,3 +287,18 @@ sources:
 		t.Fatalf("warnings %q", warnings)
 	}
 }
+
+// TestBadNATSURLErrorHidesItsPassword: the error of a nats.url that is not a
+// usable URL is printed at start; it names the field without the URL's
+// password.
+func TestBadNATSURLErrorHidesItsPassword(t *testing.T) {
+	for _, u := range []string{"nats://alice:s3cret-pw@", "nats://al ice:s3cret-pw@host:4222"} {
+		_, _, err := config.Finish(config.Default(), config.Env{"IDVBUS_NATS_URL": u})
+		if err == nil || !strings.Contains(err.Error(), "nats.url") {
+			t.Fatalf("%q: error %v, want one naming nats.url", u, err)
+		}
+		if strings.Contains(err.Error(), "s3cret-pw") {
+			t.Errorf("%q: the error shows the password: %v", u, err)
+		}
+	}
+}

@@ -122,7 +122,7 @@ func (n NATS) validate(p *problems) {
 	for _, u := range splitURLs(n.URL) {
 		pu, err := url.Parse(u)
 		if err != nil || pu.Host == "" {
-			p.add("nats.url", "%q is not a URL such as nats://host:4222", u)
+			p.add("nats.url", "%q is not a URL such as nats://host:4222", redactURLs(u))
 			continue
 		}
 		switch pu.Scheme {
